@@ -1,0 +1,203 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+Builds, tests and demonstrates KgdbOe.
+
+.DESCRIPTION
+Tasks:
+  Bootstrap  install missing Debian packages (as root), the dotnet tools and Pester
+  Build      the C# solution, the module package in out/KgdbOe (with MAML help), kgdboe.ko per lab kernel
+  Test       Bootstrap + Build, then every suite (module checks, xunit, Pester) against the lab;
+             ends with one line "N passed, N failed, N skipped"
+  Lab        -LabAction Start|Stop|Status a lab VM (-Kernel, -Cpus, -Nic, -LabName)
+  Demo       the tour: boot the lab, install kgdboe, debug the kernel from PowerShell
+  Bench      benchmarks against stock gdb (results/ folder)
+  Soak       long breakpoint soak / junk flood (-Cycles, -LossPercent, -Junk)
+  Clean      remove build outputs (the kernel cache in ~/.cache/kgdboe stays)
+
+.EXAMPLE
+dotnet tool restore && dotnet pwsh ./build.ps1 Test
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Bootstrap', 'Build', 'Test', 'Lab', 'Demo', 'Bench', 'Soak', 'Clean')]
+    [string] $Task = 'Build',
+    [ValidateSet('Start', 'Stop', 'Status')] [string] $LabAction = 'Status',
+    [string] $LabName = 'default',
+    [string] $Kernel = '6.12',
+    [int] $Cpus = 2,
+    [string] $Nic = 'e1000',
+    [string] $Tag,
+    [int] $Cycles = 300,
+    [double] $LossPercent = 0,
+    [long] $Junk = 0
+)
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+$Root = $PSScriptRoot
+$OutDir = Join-Path $Root 'out'
+$PackageDir = Join-Path $OutDir 'KgdbOe'
+$LabKernels = '6.12', '6.1'
+Import-Module (Join-Path $Root 'tests/lab/KgdbOeLab.psm1') -Force
+
+# --- Bootstrap -------------------------------------------------------------------------------
+$AptPackages = @(
+    'linux-source-6.1', 'linux-source-6.12', 'bc', 'flex', 'bison', 'libelf-dev', 'libssl-dev',
+    'build-essential', 'cpio', 'kmod', 'python3', 'openssl', 'openssh-client',
+    'qemu-system-x86', 'busybox-static', 'dropbear-bin', 'openssh-sftp-server', 'gdb',
+    'debootstrap', 'e2fsprogs', 'rsync')
+
+function Invoke-Bootstrap {
+    $missing = @($AptPackages | Where-Object {
+            $status = & dpkg-query -W -f '${Status}' $_ 2>$null
+            $status -notmatch 'install ok installed'
+        })
+    if ($missing) {
+        $isDebian = Test-Path /etc/debian_version
+        $isRoot = (& id -u) -eq '0'
+        if (-not ($isDebian -and $isRoot)) {
+            throw "Missing packages: $($missing -join ' '). Install them (apt-get install …) or run as root on Debian/Ubuntu."
+        }
+        Write-Host "bootstrap: apt-get install $($missing -join ' ')"
+        $env:DEBIAN_FRONTEND = 'noninteractive'
+        & apt-get update -q | Out-Null
+        & apt-get install -y -q @missing | Out-Null
+        if ($LASTEXITCODE -ne 0) { throw "apt-get install failed (exit $LASTEXITCODE)" }
+    }
+    Push-Location $Root
+    try { & dotnet tool restore | Out-Null } finally { Pop-Location }
+    Get-PesterModulePath | Out-Null
+}
+
+function Get-PesterModulePath {
+    # Pester comes from NuGet (PackageDownload), not from the PowerShell Gallery.
+    $nugetRoot = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
+    $psd1 = Join-Path $nugetRoot 'pester/5.7.1/tools/Pester.psd1'
+    if (-not (Test-Path $psd1)) {
+        & dotnet restore (Join-Path $Root 'tests/tools/PesterRestore/PesterRestore.csproj') | Out-Null
+        if ($LASTEXITCODE -ne 0) { throw 'Pester restore from NuGet failed' }
+    }
+    $psd1
+}
+
+# --- Build -----------------------------------------------------------------------------------
+function Invoke-Build {
+    & dotnet build (Join-Path $Root 'KgdbOe.slnx') -c Release --nologo -v q
+    if ($LASTEXITCODE -ne 0) { throw 'dotnet build failed' }
+    New-ModulePackage
+}
+
+function New-ModulePackage {
+    # out/KgdbOe: manifest (version from Directory.Build.props), the binary module, its
+    # dependencies, formats, MAML help, and the kernel module's sources for build-on-target.
+    if (Test-Path $PackageDir) { Remove-Item -Recurse -Force $PackageDir }
+    New-Item -ItemType Directory $PackageDir | Out-Null
+    $bin = Join-Path $Root 'src/KgdbOe.PowerShell/bin/Release/netstandard2.0'
+    Copy-Item (Join-Path $bin '*') $PackageDir -Recurse
+    $version = ([xml](Get-Content (Join-Path $Root 'Directory.Build.props'))).Project.PropertyGroup.Version
+    (Get-Content -Raw (Join-Path $Root 'KgdbOe.psd1')) -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion = '$version'" |
+        Set-Content (Join-Path $PackageDir 'KgdbOe.psd1')
+    Get-ChildItem (Join-Path $Root 'src/KgdbOe.PowerShell') -Filter '*.ps1xml' | Copy-Item -Destination $PackageDir
+    $moduleSrc = Join-Path $PackageDir 'module-c'
+    New-Item -ItemType Directory $moduleSrc | Out-Null
+    Get-ChildItem (Join-Path $Root 'module-c') -File | Where-Object Name -Match '\.(c|h)$|^(Makefile|Kbuild)$' |
+        Copy-Item -Destination $moduleSrc
+    $helpScript = Join-Path $Root 'docs/Build-Help.ps1'
+    if (Test-Path $helpScript) {
+        & $helpScript -ModulePath $PackageDir -DocsPath (Join-Path $Root 'docs/en-US') -OutputPath (Join-Path $PackageDir 'en-US')
+    }
+}
+
+function Get-LabKernelDir([string] $Series) {
+    $dir = & bash (Join-Path $Root 'tests/lab/build-kernel.sh') $Series
+    if ($LASTEXITCODE -ne 0) { throw "lab kernel $Series failed to build" }
+    @($dir)[-1]
+}
+
+function Build-KernelModule([string] $Series) {
+    # One build folder per kernel, so 6.1 and 6.12 objects never mix.
+    $kdir = Join-Path (Get-LabKernelDir $Series) 'src'
+    $buildDir = Join-Path $OutDir "module-$Series"
+    if (Test-Path $buildDir) { Remove-Item -Recurse -Force $buildDir }
+    New-Item -ItemType Directory -Force $buildDir | Out-Null
+    Copy-Item (Join-Path $Root 'module-c/*') $buildDir -Recurse
+    & make -s -C $buildDir "KDIR=$kdir" 2>&1 | Write-Host
+    if ($LASTEXITCODE -ne 0) { throw "kgdboe.ko failed to build for $Series" }
+    Join-Path $buildDir 'kgdboe.ko'
+}
+
+# --- Test ------------------------------------------------------------------------------------
+function Invoke-XunitSuite {
+    $results = Join-Path $OutDir 'test-results'
+    New-Item -ItemType Directory -Force $results | Out-Null
+    $trx = Join-Path $results 'xunit.trx'
+    Remove-Item -Force -ErrorAction Ignore $trx
+    & dotnet test (Join-Path $Root 'tests/KgdbOe.Tests') -c Release --nologo --logger "trx;LogFileName=$trx" --logger 'console;verbosity=normal' | Write-Host
+    if (-not (Test-Path $trx)) { return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 } }
+    $counters = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
+    [pscustomobject]@{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error; Skipped = [int]$counters.notExecuted }
+}
+
+function Invoke-PesterSuite {
+    Import-Module (Get-PesterModulePath) -Force
+    $config = New-PesterConfiguration
+    $config.Run.Path = Join-Path $Root 'tests/pester'
+    $config.Run.PassThru = $true
+    $config.Output.Verbosity = 'Detailed'
+    if ($Tag) { $config.Filter.Tag = $Tag -split ',' }
+    $result = Invoke-Pester -Configuration $config
+    [pscustomobject]@{ Passed = $result.PassedCount; Failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount; Skipped = $result.SkippedCount }
+}
+
+function Invoke-Test {
+    Invoke-Bootstrap
+    Invoke-Build
+    $env:KGDBOE_REQUIRE_LAB = '1'
+    $env:KGDBOE_PACKAGE = $PackageDir
+    foreach ($series in $LabKernels) {
+        $env:("KGDBOE_KO_" + $series.Replace('.', '_')) = Build-KernelModule $series
+    }
+    $suites = [ordered]@{}
+    try {
+        $suites.xunit = Invoke-XunitSuite
+        $suites.pester = Invoke-PesterSuite
+    } finally {
+        Get-KgdbOeLab -Name 'test-*' | Stop-KgdbOeLab
+    }
+    $passed = ($suites.Values | Measure-Object Passed -Sum).Sum
+    $failed = ($suites.Values | Measure-Object Failed -Sum).Sum
+    $skipped = ($suites.Values | Measure-Object Skipped -Sum).Sum
+    foreach ($name in $suites.Keys) {
+        Write-Host ("{0}: {1} passed, {2} failed, {3} skipped" -f $name, $suites[$name].Passed, $suites[$name].Failed, $suites[$name].Skipped)
+    }
+    Write-Host "$passed passed, $failed failed, $skipped skipped"
+    if ($failed -gt 0) { exit 1 }
+}
+
+# --- Lab -------------------------------------------------------------------------------------
+function Invoke-Lab {
+    switch ($LabAction) {
+        'Start' { Start-KgdbOeLab -Name $LabName -Kernel $Kernel -Cpus $Cpus -Nic $Nic | Format-List }
+        'Stop' { Stop-KgdbOeLab -Name $LabName }
+        'Status' { Get-KgdbOeLab | Format-Table Name, Kernel, Nic, Cpus, SshPort, DebugPort, GdbPort, Pid }
+    }
+}
+
+function Invoke-Demo {
+    Invoke-Bootstrap
+    Invoke-Build
+    & (Join-Path $Root 'tests/demo/Demo.ps1') -PackageDir $PackageDir -KernelModule (Build-KernelModule $Kernel) -Kernel $Kernel
+    if (-not $?) { exit 1 }
+}
+
+switch ($Task) {
+    'Bootstrap' { Invoke-Bootstrap }
+    'Build' { Invoke-Build; foreach ($series in $LabKernels) { Build-KernelModule $series } }
+    'Test' { Invoke-Test }
+    'Lab' { Invoke-Lab }
+    'Demo' { Invoke-Demo }
+    'Bench' { Invoke-Bootstrap; Invoke-Build; & (Join-Path $Root 'tests/bench/Invoke-Benchmark.ps1') -PackageDir $PackageDir -KernelModule (Build-KernelModule $Kernel) -Kernel $Kernel }
+    'Soak' { Invoke-Bootstrap; Invoke-Build; & (Join-Path $Root 'tests/bench/Invoke-Soak.ps1') -PackageDir $PackageDir -KernelModule (Build-KernelModule $Kernel) -Kernel $Kernel -Cycles $Cycles -LossPercent $LossPercent -Junk $Junk }
+    'Clean' { foreach ($d in $OutDir, (Get-ChildItem -Recurse -Directory -Include bin, obj (Join-Path $Root 'src'), (Join-Path $Root 'tests'))) { Remove-Item -Recurse -Force -ErrorAction Ignore $d } }
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds the lab kernel for one Debian linux-source version (6.1 or 6.12) and caches it
+# outside the clone, keyed by the source package version and the config fragment's hash.
+# Prints the cache folder: bzImage, System.map, vmlinux, and src/ (usable as KDIR).
+set -euo pipefail
+series=${1:?usage: build-kernel.sh 6.1|6.12}
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${KGDBOE_CACHE:-$HOME/.cache/kgdboe}
+tarball=/usr/src/linux-source-$series.tar.xz
+[ -f "$tarball" ] || { echo "build-kernel: $tarball missing (apt-get install linux-source-$series)" >&2; exit 2; }
+pkgver=$(dpkg-query -W -f='${Version}' "linux-source-$series")
+# Bump recipe when a change to this script changes what it produces.
+recipe=1
+confhash=$( (cat "$here/kernel.config"; echo "recipe=$recipe") | sha256sum | cut -c1-12)
+out="$cache/kernel-$series-${pkgver//\~/_}-$confhash"
+if [ -f "$out/.done" ]; then echo "$out"; exit 0; fi
+
+# One build per folder at a time: a second caller waits for the first and reuses its result.
+mkdir -p "$cache"
+exec 9> "$out.lock"
+flock 9
+if [ -f "$out/.done" ]; then echo "$out"; exit 0; fi
+
+rm -rf "$out"; mkdir -p "$out"
+log="$out/build.log"
+{
+  tar -C "$out" -xf "$tarball"
+  mv "$out/linux-source-$series" "$out/src"
+  cd "$out/src"
+  make tinyconfig
+  scripts/kconfig/merge_config.sh -m .config "$here/kernel.config"
+  make olddefconfig
+  # Every option the fragment asks for must have survived olddefconfig.
+  missing=0
+  while IFS= read -r line; do
+    case "$line" in CONFIG_*=*) grep -qx "$line" .config || { echo "config: $line did not stick" >&2; missing=1; } ;; esac
+  done < "$here/kernel.config"
+  [ "$missing" = 0 ]
+  make -j3 bzImage modules
+  cp arch/x86/boot/bzImage System.map vmlinux "$out/"
+  make -s kernelrelease > "$out/kernelrelease"
+} > "$log" 2>&1 || { echo "build-kernel: failed, see $log" >&2; tail -20 "$log" >&2; exit 1; }
+touch "$out/.done"
+echo "$out"

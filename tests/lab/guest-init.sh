@@ -1,0 +1,18 @@
+#!/bin/sh
+# /init of the lab's initramfs: mounts, static network for QEMU user networking, dropbear.
+# The guest opens no outbound connection of its own.
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/pts /tmp /var/log /run
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /tmp
+hostname kgdboe-lab
+ip link set lo up
+ip link set eth0 up
+ip addr add 10.0.2.15/24 dev eth0
+ip route add default via 10.0.2.2
+dropbear -r /etc/dropbear/dropbear_ed25519_host_key -p 22
+echo "lab: ready $(uname -r)"
+# init must never exit; the serial console has no input to give a shell.
+while true; do sleep 3600; done

@@ -1,0 +1,55 @@
+# Shared lab fixture for Pester suites: dot-source it in BeforeAll.
+#
+# Labs are named after their shape (test-<kernel>-<nic>-<cpus>[-gdb]) and reused by every test
+# file of one run; build.ps1 Test stops all test-* labs at the end. A test that changes a
+# guest's state (loaded module, CPUs offline) must put it back.
+Import-Module (Join-Path $PSScriptRoot '../lab/KgdbOeLab.psm1') -Force
+
+function Get-TestLab {
+    [CmdletBinding()]
+    param(
+        [string] $Kernel = '6.12',
+        [string] $Nic = 'e1000',
+        [int] $Cpus = 2,
+        [switch] $GdbStub,
+        [switch] $NoKaslr,
+        [string] $Name
+    )
+    if (-not $Name) {
+        $Name = "test-$Kernel-$Nic-$Cpus$(if ($GdbStub) { '-gdb' })$(if ($NoKaslr) { '-nokaslr' })"
+    }
+    Start-KgdbOeLab -Name $Name -Kernel $Kernel -Nic $Nic -Cpus $Cpus -GdbStub:$GdbStub -NoKaslr:$NoKaslr
+}
+
+function Invoke-LabSsh {
+    # Runs a guest command and returns its stdout; throws on a non-zero exit.
+    [CmdletBinding()]
+    param([Parameter(Mandatory)] $Lab, [Parameter(Mandatory)] [string] $Command, [string] $InputFile)
+    if ($InputFile) {
+        $quoted = "'" + $Command.Replace("'", "'\''") + "'"
+        $out = & bash -c "exec ssh -i `"`$1`" -p `"`$2`" -o UserKnownHostsFile=`"`$3`" -o StrictHostKeyChecking=yes -o BatchMode=yes -o LogLevel=ERROR root@127.0.0.1 $quoted < `"`$4`"" `
+            _ $Lab.KeyPath $Lab.SshPort $Lab.KnownHostsPath $InputFile
+        if ($LASTEXITCODE -ne 0) { throw "lab $($Lab.Name): '$Command' exited $LASTEXITCODE" }
+        return ($out -join "`n")
+    }
+    Invoke-LabSshCommand -Lab $Lab -Command $Command
+}
+
+function Get-LabKernelModule {
+    # The kgdboe.ko that build.ps1 built for this lab's kernel (KGDBOE_KO_6_12 / KGDBOE_KO_6_1),
+    # or a fresh build into a temporary folder when run outside build.ps1.
+    [CmdletBinding()]
+    param([Parameter(Mandatory)] $Lab)
+    $var = 'KGDBOE_KO_' + $Lab.Kernel.Replace('.', '_')
+    $ko = [Environment]::GetEnvironmentVariable($var)
+    if ($ko -and (Test-Path $ko)) { return $ko }
+    $buildDir = Join-Path ([IO.Path]::GetTempPath()) "kgdboe-ko-$($Lab.Kernel)"
+    if (Test-Path $buildDir) { Remove-Item -Recurse -Force $buildDir }
+    New-Item -ItemType Directory $buildDir | Out-Null
+    Copy-Item (Join-Path $PSScriptRoot '../../module-c/*') $buildDir -Recurse
+    $log = & make -s -C $buildDir "KDIR=$($Lab.Kdir)" 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "kgdboe.ko failed to build for $($Lab.Kernel): $log" }
+    $ko = Join-Path $buildDir 'kgdboe.ko'
+    [Environment]::SetEnvironmentVariable($var, $ko)
+    $ko
+}
