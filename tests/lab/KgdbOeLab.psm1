@@ -226,9 +226,11 @@ function Start-KgdbOeLab {
         }
         $null = Invoke-LabSshCommand -Lab $state -Command 'true' -ConnectTimeout 5 -AllowFailure 2>$null
         if ($LASTEXITCODE -eq 0) { break }
-        if ([DateTime]::UtcNow -gt $deadline) {
+        $panicked = (Test-Path $consoleLog) -and (Select-String -Quiet -Pattern 'Kernel panic' -LiteralPath $consoleLog)
+        if ($panicked -or [DateTime]::UtcNow -gt $deadline) {
             Stop-LabProcess $state; Remove-Item -Force $state.StatePath
-            throw "lab ${Name}: SSH did not answer within $TimeoutSeconds s; console: $(Get-LabConsoleTail $consoleLog)"
+            $why = if ($panicked) { 'the kernel panicked' } else { "SSH did not answer within $TimeoutSeconds s" }
+            throw "lab ${Name}: $why; console: $(Get-LabConsoleTail $consoleLog)"
         }
         Start-Sleep -Milliseconds 500
     }

@@ -26,7 +26,7 @@ done
 # dropbear and sftp-server are dynamically linked: bring their libraries along.
 copy_with_libs() {
   cp "$1" "$root$2"
-  ldd "$1" | awk '/=> \//{print $3} /^\s*\/lib64/{print $1}' | while read -r lib; do
+  ldd "$1" | awk '/=> \//{print $3} /^[ \t]*\/lib64\//{print $1}' | while read -r lib; do
     mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"
   done
 }

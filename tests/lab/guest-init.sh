@@ -1,6 +1,7 @@
 #!/bin/sh
 # /init of the lab's initramfs: mounts, static network for QEMU user networking, dropbear.
 # The guest opens no outbound connection of its own.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null

@@ -90,7 +90,7 @@ Describe 'Bad lab requests' -Tag 'Lab' {
         $before = Get-QemuCount
         # init=/nonexistent: the kernel boots but no SSH server ever answers.
         { Start-KgdbOeLab -Name 'test-no-boot' -ExtraAppend 'init=/nonexistent rdinit=/nonexistent' -TimeoutSeconds 20 } |
-            Should -Throw '*did not answer*'
+            Should -Throw '*panicked*'
         Get-QemuCount | Should -Be $before
     }
 }
