@@ -89,24 +89,17 @@ function Invoke-Build {
 }
 
 function New-ModulePackage {
-    # out/KgdbOe: manifest (version from Directory.Build.props), the binary module, its
-    # dependencies, formats, MAML help, and the kernel module's sources for build-on-target.
+    # out/KgdbOe: the module folder the project build lays out (manifest with the version from
+    # Directory.Build.props, KgdbOe.dll, formats, dependencies isolated in lib/), plus MAML help
+    # and the kernel module's sources for building on a target.
     if (Test-Path $PackageDir) { Remove-Item -Recurse -Force $PackageDir }
-    New-Item -ItemType Directory $PackageDir | Out-Null
-    $bin = Join-Path $Root 'src/KgdbOe.PowerShell/bin/Release/netstandard2.0'
-    Copy-Item (Join-Path $bin '*') $PackageDir -Recurse
-    $version = ([xml](Get-Content (Join-Path $Root 'Directory.Build.props'))).Project.PropertyGroup.Version
-    (Get-Content -Raw (Join-Path $Root 'KgdbOe.psd1')) -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion = '$version'" |
-        Set-Content (Join-Path $PackageDir 'KgdbOe.psd1')
-    Get-ChildItem (Join-Path $Root 'src/KgdbOe.PowerShell') -Filter '*.ps1xml' | Copy-Item -Destination $PackageDir
+    New-Item -ItemType Directory -Force $OutDir | Out-Null
+    Copy-Item (Join-Path $Root 'src/KgdbOe.PowerShell/bin/Release/netstandard2.0/KgdbOe') $PackageDir -Recurse
     $moduleSrc = Join-Path $PackageDir 'module-c'
     New-Item -ItemType Directory $moduleSrc | Out-Null
     Get-ChildItem (Join-Path $Root 'module-c') -File | Where-Object Name -Match '\.(c|h)$|^(Makefile|Kbuild)$' |
         Copy-Item -Destination $moduleSrc
-    $helpScript = Join-Path $Root 'docs/Build-Help.ps1'
-    if (Test-Path $helpScript) {
-        & $helpScript -ModulePath $PackageDir -DocsPath (Join-Path $Root 'docs/en-US') -OutputPath (Join-Path $PackageDir 'en-US')
-    }
+    & (Join-Path $Root 'docs/Build-Help.ps1') -ModulePath $PackageDir -DocsPath (Join-Path $Root 'docs/en-US') -OutputPath (Join-Path $PackageDir 'en-US')
 }
 
 function Get-LabKernelDir([string] $Series) {

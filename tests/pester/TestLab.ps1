@@ -18,7 +18,22 @@ function Get-TestLab {
     if (-not $Name) {
         $Name = "test-$Kernel-$Nic-$Cpus$(if ($GdbStub) { '-gdb' })$(if ($NoKaslr) { '-nokaslr' })"
     }
-    Start-KgdbOeLab -Name $Name -Kernel $Kernel -Nic $Nic -Cpus $Cpus -GdbStub:$GdbStub -NoKaslr:$NoKaslr
+    if (-not (Get-KgdbOeLab -Name $Name)) { Stop-IdleTestLab -Keep $script:MaxTestLabs }
+    $lab = Start-KgdbOeLab -Name $Name -Kernel $Kernel -Nic $Nic -Cpus $Cpus -GdbStub:$GdbStub -NoKaslr:$NoKaslr
+    Set-Content -LiteralPath (Join-Path $lab.StateDir 'last-used') -Value ([DateTime]::UtcNow.ToString('o'))
+    $lab
+}
+
+# Idle TCG guests still cost CPU on a 2-core machine: keep only the most recently used few.
+$script:MaxTestLabs = 3
+
+function Stop-IdleTestLab([int] $Keep) {
+    $running = @(Get-KgdbOeLab -Name 'test-*' | Sort-Object {
+            $stamp = Join-Path $_.StateDir 'last-used'
+            if (Test-Path $stamp) { (Get-Item $stamp).LastWriteTimeUtc } else { [DateTime]::MinValue }
+        })
+    $excess = $running.Count - ($Keep - 1)
+    if ($excess -gt 0) { $running | Select-Object -First $excess | Stop-KgdbOeLab }
 }
 
 function Invoke-LabSsh {
@@ -43,7 +58,8 @@ function Get-LabKernelModule {
     $var = 'KGDBOE_KO_' + $Lab.Kernel.Replace('.', '_')
     $ko = [Environment]::GetEnvironmentVariable($var)
     if ($ko -and (Test-Path $ko)) { return $ko }
-    $buildDir = Join-Path ([IO.Path]::GetTempPath()) "kgdboe-ko-$($Lab.Kernel)"
+    # A folder of this process's own: parallel sessions must not share objects.
+    $buildDir = Join-Path ([IO.Path]::GetTempPath()) "kgdboe-ko-$($Lab.Kernel)-$PID"
     if (Test-Path $buildDir) { Remove-Item -Recurse -Force $buildDir }
     New-Item -ItemType Directory $buildDir | Out-Null
     Copy-Item (Join-Path $PSScriptRoot '../../module-c/*') $buildDir -Recurse

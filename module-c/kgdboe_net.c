@@ -1,0 +1,585 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The wire: GDB remote protocol bytes as UDP datagrams.
+ *
+ * Owns: the session (which host:port drives the kernel), the receive ring
+ * the stub reads from, the send buffer, ARP answers, and the break-in.
+ *
+ * Receive runs in two contexts:
+ *   running - our rx_handler, in the NIC's NAPI softirq on any CPU. The
+ *             first datagram of a session (it must hold a whole GDB packet
+ *             with a right checksum, so junk never stops the kernel), or a
+ *             0x03 from the attached peer, asks for a break-in. The break
+ *             itself happens later in a work item (process context):
+ *             entering the debugger from the NAPI poll would leave the
+ *             stopped CPU inside the driver.
+ *   stopped - read_char polls the NIC's NAPI instances itself (netpoll's
+ *             own poll uses budget 0, which only reaps TX), and the same
+ *             rx_handler, now on the debugger CPU, takes every frame:
+ *             ours go to the ring, ARP for us is answered, the rest is
+ *             dropped so the IP stack never runs while the kernel is stopped.
+ * Send happens while stopped, one datagram per kgdb flush; the only send
+ * while running is an ARP answer for a local_ip the kernel does not own.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/etherdevice.h>
+#include <linux/if_arp.h>
+#include <linux/ip.h>
+#include <linux/kgdb.h>
+#include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
+#include <linux/serial_core.h>	/* NO_POLL_CHAR */
+#include <linux/skbuff.h>
+#include <linux/udp.h>
+#include <linux/workqueue.h>
+#include <net/arp.h>
+#include <net/checksum.h>
+#include <net/ip.h>
+
+#include "kgdboe.h"
+
+#define KGDBOE_RX_RING		4096	/* power of two */
+#define KGDBOE_TX_MAX		1472	/* UDP payload in a 1500-byte MTU */
+#define KGDBOE_POLL_BUDGET	16
+#define KGDBOE_XMIT_TRIES	1000
+#define KGDBOE_XMIT_RETRY_US	10	/* stopped: busy-wait only */
+
+/* The host driving the kernel. See the lock rule below. */
+struct kgdboe_peer {
+	bool attached;
+	__be32 ip;
+	__be16 port;
+	u8 mac[ETH_ALEN];
+};
+
+/*
+ * Lock rule: rx_lock guards peer and the rx ring. While running it is taken
+ * in softirq only (the rx_handler). While stopped the debugger CPU only
+ * trylocks it: a CPU frozen inside the rx_handler cannot exist (we own the
+ * NAPI polls), but if the lock is busy we drop the datagram rather than
+ * spin - gdb resends.
+ */
+static DEFINE_SPINLOCK(rx_lock);
+static struct kgdboe_peer peer;
+static u8 rx_ring[KGDBOE_RX_RING];
+static unsigned int rx_head;	/* next byte written */
+static unsigned int rx_tail;	/* next byte read */
+
+/* Output for the next datagram; debugger CPU only, while stopped. */
+static u8 tx_buf[KGDBOE_TX_MAX];
+static unsigned int tx_len;
+static unsigned int tx_max = KGDBOE_TX_MAX;
+
+/* CPU that is stopped in the debugger, -1 while running. */
+static int stopped_cpu = -1;
+
+/*
+ * The command letter of the last packet the stub read, and whether the
+ * byte before was its '$'; debugger CPU only. Tells a single step ('s')
+ * from a resume, which kgdb does not export.
+ */
+static u8 last_cmd;
+static bool after_dollar;
+
+/* Set by the rx_handler, consumed by the break work or by any stop. */
+static atomic_t break_wanted = ATOMIC_INIT(0);
+
+/* Set at unload: no more break-ins (kgdb_breakpoint needs kgdb armed). */
+static bool closing;
+
+static void kgdboe_break_fn(struct work_struct *work)
+{
+	if (atomic_xchg(&break_wanted, 0) && !READ_ONCE(closing))
+		kgdb_breakpoint();
+}
+
+static DECLARE_WORK(break_work, kgdboe_break_fn);
+
+static unsigned int rx_used(void)
+{
+	return rx_head - rx_tail;
+}
+
+/* Queue one datagram's payload whole, or not at all; rx_lock held. */
+static void rx_queue(const struct sk_buff *skb, unsigned int off,
+		     unsigned int len)
+{
+	unsigned int pos, chunk;
+
+	if (len > KGDBOE_RX_RING - rx_used())
+		return;
+	while (len) {
+		pos = rx_head & (KGDBOE_RX_RING - 1);
+		chunk = min(len, KGDBOE_RX_RING - pos);
+		if (skb_copy_bits(skb, off, rx_ring + pos, chunk))
+			return;
+		off += chunk;
+		len -= chunk;
+		rx_head += chunk;
+	}
+}
+
+/*
+ * Scans a payload for a 0x03 (want_break) or for one complete GDB packet
+ * "$...#xx" whose checksum is right (!want_break). A session only starts
+ * with a real packet, so stray or junk datagrams never stop the kernel.
+ */
+static bool payload_has(const struct sk_buff *skb, unsigned int off,
+			unsigned int len, bool want_break)
+{
+	enum { IDLE, BODY, SUM_HI, SUM_LO } state = IDLE;
+	u8 buf[64], sum = 0, want = 0;
+	unsigned int chunk, i;
+	int digit;
+
+	while (len) {
+		chunk = min_t(unsigned int, len, sizeof(buf));
+		if (skb_copy_bits(skb, off, buf, chunk))
+			return false;
+		for (i = 0; i < chunk; i++) {
+			if (want_break) {
+				if (buf[i] == 0x03)
+					return true;
+				continue;
+			}
+			digit = hex_to_bin(buf[i]);
+			if (buf[i] == '$') {
+				state = BODY;
+				sum = 0;
+			} else if (state == BODY && buf[i] == '#') {
+				state = SUM_HI;
+			} else if (state == BODY) {
+				sum += buf[i];
+			} else if (state == SUM_HI && digit >= 0) {
+				want = digit << 4;
+				state = SUM_LO;
+			} else if (state == SUM_LO && digit >= 0) {
+				if ((want | digit) == sum)
+					return true;
+				state = IDLE;
+			} else {
+				state = IDLE;
+			}
+		}
+		off += chunk;
+		len -= chunk;
+	}
+	return false;
+}
+
+/* A checked datagram for our address and port. */
+static void rx_datagram(const struct sk_buff *skb, __be32 saddr, __be16 sport,
+			unsigned int off, unsigned int len, bool stopped)
+{
+	const struct ethhdr *eth = eth_hdr(skb);
+	bool brk = false;
+
+	if (kgdboe_cfg.peer_ip && saddr != kgdboe_cfg.peer_ip)
+		return;
+	if (!skb_mac_header_was_set(skb) ||
+	    !is_valid_ether_addr(eth->h_source))
+		return;
+
+	if (stopped) {
+		if (!spin_trylock(&rx_lock))
+			return;
+	} else {
+		spin_lock(&rx_lock);
+	}
+
+	if (!peer.attached) {
+		if (READ_ONCE(closing) || !payload_has(skb, off, len, false))
+			goto out;
+		peer.attached = true;
+		peer.ip = saddr;
+		peer.port = sport;
+		ether_addr_copy(peer.mac, eth->h_source);
+		rx_queue(skb, off, len);
+		brk = !stopped;
+		pr_info("peer %pI4:%u attached\n", &saddr, ntohs(sport));
+	} else if (peer.ip == saddr && peer.port == sport) {
+		/* While running, only an interrupt request matters. */
+		if (stopped)
+			rx_queue(skb, off, len);
+		else
+			brk = payload_has(skb, off, len, true);
+	}
+	/* Any other host or port: ignored while a peer is attached. */
+out:
+	spin_unlock(&rx_lock);
+
+	if (brk) {
+		atomic_set(&break_wanted, 1);
+		schedule_work(&break_work);
+	}
+}
+
+/* True if the frame was for our UDP port (and so is ours to free). */
+static bool rx_udp(const struct sk_buff *skb, bool stopped)
+{
+	u8 hbuf[60];
+	const struct iphdr *iph;
+	const struct udphdr *uh;
+	struct udphdr _uh;
+	unsigned int ihl, tot, ulen;
+	__wsum csum;
+
+	if (skb->pkt_type != PACKET_HOST)
+		return false;
+	iph = skb_header_pointer(skb, 0, sizeof(struct iphdr), hbuf);
+	if (!iph || iph->version != 4 || iph->ihl < 5 ||
+	    iph->protocol != IPPROTO_UDP || iph->daddr != kgdboe_cfg.local_ip)
+		return false;
+	ihl = iph->ihl * 4;
+	iph = skb_header_pointer(skb, 0, ihl, hbuf);
+	if (!iph || ip_fast_csum(iph, iph->ihl))
+		return false;
+	/* Fragments are left to the IP stack: we take whole datagrams only. */
+	if (ip_is_fragment(iph))
+		return false;
+	tot = ntohs(iph->tot_len);
+	if (tot > skb->len || tot < ihl + sizeof(*uh))
+		return false;
+	uh = skb_header_pointer(skb, ihl, sizeof(_uh), &_uh);
+	if (!uh || uh->dest != htons(kgdboe_cfg.port))
+		return false;
+
+	/* From here on the frame is ours, good or bad. */
+	ulen = ntohs(uh->len);
+	if (ulen < sizeof(*uh) || ulen > tot - ihl)
+		return true;
+	if (uh->check) {
+		csum = skb_checksum(skb, ihl, ulen, 0);
+		if (csum_tcpudp_magic(iph->saddr, iph->daddr, ulen,
+				      IPPROTO_UDP, csum))
+			return true;
+	}
+	if (ipv4_is_multicast(iph->saddr) || ipv4_is_lbcast(iph->saddr) ||
+	    ipv4_is_zeronet(iph->saddr))
+		return true;
+	rx_datagram(skb, iph->saddr, uh->source, ihl + sizeof(*uh),
+		    ulen - sizeof(*uh), stopped);
+	return true;
+}
+
+static void xmit_stopped(struct sk_buff *skb);
+
+/* True if the frame was an ARP request for local_ip that we answered. */
+static bool rx_arp(const struct sk_buff *skb, bool stopped)
+{
+	struct net_device *dev = kgdboe_cfg.dev;
+	struct {
+		struct arphdr hdr;
+		u8 sha[ETH_ALEN];
+		__be32 sip;
+		u8 tha[ETH_ALEN];
+		__be32 tip;
+	} __packed _arp;
+	const typeof(_arp) *arp;
+	struct sk_buff *reply;
+
+	if (!stopped && !kgdboe_cfg.local_ip_foreign)
+		return false;	/* the kernel answers for its own address */
+	arp = skb_header_pointer(skb, 0, sizeof(_arp), &_arp);
+	if (!arp || arp->hdr.ar_hrd != htons(ARPHRD_ETHER) ||
+	    arp->hdr.ar_pro != htons(ETH_P_IP) ||
+	    arp->hdr.ar_hln != ETH_ALEN || arp->hdr.ar_pln != 4 ||
+	    arp->hdr.ar_op != htons(ARPOP_REQUEST) ||
+	    arp->tip != kgdboe_cfg.local_ip ||
+	    !is_valid_ether_addr(arp->sha))
+		return false;
+
+	reply = arp_create(ARPOP_REPLY, ETH_P_ARP, arp->sip, dev,
+			   kgdboe_cfg.local_ip, arp->sha, dev->dev_addr,
+			   arp->sha);
+	if (!reply)
+		return true;
+	if (stopped)
+		xmit_stopped(reply);
+	else
+		dev_queue_xmit(reply);
+	return true;
+}
+
+/*
+ * Sees every frame of the device after the taps, before the IP stack.
+ * Context: softirq (running) or the debugger CPU (stopped, our own poll).
+ */
+static rx_handler_result_t kgdboe_rx_handler(struct sk_buff **pskb)
+{
+	struct sk_buff *skb = *pskb;
+	bool stopped = READ_ONCE(stopped_cpu) == raw_smp_processor_id();
+	bool ours = false;
+
+	if (skb->protocol == htons(ETH_P_IP))
+		ours = rx_udp(skb, stopped);
+	else if (skb->protocol == htons(ETH_P_ARP))
+		ours = rx_arp(skb, stopped);
+
+	if (stopped) {
+		/* Nothing reaches the stack; freeing is deferred to softirq. */
+		dev_kfree_skb_irq(skb);
+		return RX_HANDLER_CONSUMED;
+	}
+	if (!ours)
+		return RX_HANDLER_PASS;
+	consume_skb(skb);
+	return RX_HANDLER_CONSUMED;
+}
+
+/*
+ * A TX lock that is not free now (held, or waited for) belongs to a CPU
+ * frozen outside the driver. A probe, not an assertion: lockdep cannot say.
+ */
+static bool txq_lock_held(struct net_device *dev)
+{
+	struct netdev_queue *txq;
+	unsigned int i;
+
+	for (i = 0; i < dev->num_tx_queues; i++) {
+		txq = netdev_get_tx_queue(dev, i);
+		if (raw_spin_is_locked(&txq->_xmit_lock.rlock))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Drive the NIC's NAPI instances with a real budget, as netpoll would if
+ * it received. NPSVC makes napi_complete_done() a no-op, so the NAPI stays
+ * owned by whoever scheduled it; GRO_NORMAL skbs it batched are handed on
+ * here because that no-op also skips the flush. Stopped only.
+ */
+void kgdboe_net_poll(void)
+{
+	struct net_device *dev = kgdboe_cfg.dev;
+	struct napi_struct *napi;
+	bool tx_locked;
+	LIST_HEAD(rx);
+
+	if (!netif_running(dev))
+		return;
+	tx_locked = txq_lock_held(dev);
+	list_for_each_entry_rcu(napi, &dev->napi_list, dev_list) {
+		if (READ_ONCE(napi->poll_owner) != KGDBOE_POLL_OWNER)
+			continue;
+		/*
+		 * TX-only NAPIs (netif_napi_add_tx) may spin on the TX lock,
+		 * as virtio-net's does: not while a frozen CPU holds it.
+		 */
+		if (tx_locked && test_bit(NAPI_STATE_NO_BUSY_POLL, &napi->state))
+			continue;
+		/* Already set: the NAPI is disabled. */
+		if (test_and_set_bit(NAPI_STATE_NPSVC, &napi->state))
+			continue;
+		napi->poll(napi, KGDBOE_POLL_BUDGET);
+		clear_bit(NAPI_STATE_NPSVC, &napi->state);
+		if (napi->rx_count) {
+			list_splice_init(&napi->rx_list, &rx);
+			napi->rx_count = 0;
+			netif_receive_skb_list(&rx);
+		}
+	}
+}
+
+/*
+ * Some drivers reap sent buffers only in their interrupt handler (e1000e
+ * with MSI-X, 8139too), which is off while stopped; their netpoll hook
+ * runs it. Not while a frozen CPU holds an IRQ descriptor lock: hooks
+ * like e1000's take it (disable_hardirq).
+ */
+static void reap_tx(struct net_device *dev)
+{
+#ifdef CONFIG_NET_POLL_CONTROLLER
+	if (dev->netdev_ops->ndo_poll_controller && kgdboe_sync_irqs_quiet())
+		dev->netdev_ops->ndo_poll_controller(dev);
+#endif
+	kgdboe_net_poll();
+}
+
+/*
+ * Transmit while stopped. The TX lock is only trylocked: if a frozen CPU
+ * holds it, that CPU is not inside the driver (the queue was marked FROZEN
+ * in pre_exception, see kgdboe_sync.c), so sending without it is safe.
+ */
+static void xmit_stopped(struct sk_buff *skb)
+{
+	struct net_device *dev = kgdboe_cfg.dev;
+	struct netdev_queue *txq = netdev_get_tx_queue(dev, 0);
+	netdev_tx_t rc = NETDEV_TX_BUSY;
+	unsigned int tries;
+	bool locked;
+
+	skb_set_queue_mapping(skb, 0);
+	for (tries = 0; tries < KGDBOE_XMIT_TRIES; tries++) {
+		locked = __netif_tx_trylock(txq);
+		if ((locked || kgdboe_sync_txq_frozen(0)) &&
+		    netif_running(dev) && !netif_xmit_stopped(txq))
+			rc = netdev_start_xmit(skb, dev, txq, false);
+		if (locked)
+			__netif_tx_unlock(txq);
+		if (dev_xmit_complete(rc))
+			return;
+		/* Ring full or BQL limit reached: reap and retry. */
+		reap_tx(dev);
+		udelay(KGDBOE_XMIT_RETRY_US);
+	}
+	dev_kfree_skb_irq(skb);
+}
+
+static void send_datagram(const u8 *data, unsigned int len)
+{
+	struct net_device *dev = kgdboe_cfg.dev;
+	unsigned int ulen = sizeof(struct udphdr) + len;
+	unsigned int hlen = LL_RESERVED_SPACE(dev) + sizeof(struct iphdr) +
+			    sizeof(struct udphdr);
+	struct sk_buff *skb;
+	struct udphdr *uh;
+	struct iphdr *iph;
+	struct ethhdr *eth;
+
+	skb = alloc_skb(hlen + len + dev->needed_tailroom, GFP_ATOMIC);
+	if (!skb)
+		return;
+	skb_reserve(skb, hlen);
+	skb_put_data(skb, data, len);
+
+	uh = skb_push(skb, sizeof(*uh));
+	skb_reset_transport_header(skb);
+	uh->source = htons(kgdboe_cfg.port);
+	uh->dest = peer.port;
+	uh->len = htons(ulen);
+	uh->check = 0;
+	uh->check = csum_tcpudp_magic(kgdboe_cfg.local_ip, peer.ip, ulen,
+				      IPPROTO_UDP, csum_partial(uh, ulen, 0));
+	if (!uh->check)
+		uh->check = CSUM_MANGLED_0;
+
+	iph = skb_push(skb, sizeof(*iph));
+	skb_reset_network_header(skb);
+	iph->version = 4;
+	iph->ihl = 5;
+	iph->tos = 0;
+	iph->tot_len = htons(sizeof(*iph) + ulen);
+	iph->id = 0;
+	iph->frag_off = htons(IP_DF);
+	iph->ttl = 64;
+	iph->protocol = IPPROTO_UDP;
+	iph->saddr = kgdboe_cfg.local_ip;
+	iph->daddr = peer.ip;
+	iph->check = 0;
+	iph->check = ip_fast_csum(iph, iph->ihl);
+
+	eth = skb_push(skb, ETH_HLEN);
+	skb_reset_mac_header(skb);
+	eth->h_proto = htons(ETH_P_IP);
+	ether_addr_copy(eth->h_source, dev->dev_addr);
+	ether_addr_copy(eth->h_dest, peer.mac);
+
+	skb->protocol = htons(ETH_P_IP);
+	skb->dev = dev;
+	xmit_stopped(skb);
+}
+
+void kgdboe_net_flush(void)
+{
+	if (tx_len && peer.attached)
+		send_datagram(tx_buf, tx_len);
+	tx_len = 0;
+}
+
+void kgdboe_net_write_char(u8 c)
+{
+	if (tx_len == tx_max)
+		kgdboe_net_flush();
+	tx_buf[tx_len++] = c;
+}
+
+int kgdboe_net_read_char(void)
+{
+	int c = NO_POLL_CHAR;
+
+	if (!rx_used()) {
+		/* kdb writes without flushing: let its prompt out first. */
+		kgdboe_net_flush();
+		kgdboe_net_poll();
+	}
+	if (!spin_trylock(&rx_lock))
+		return NO_POLL_CHAR;
+	if (rx_used())
+		c = rx_ring[rx_tail++ & (KGDBOE_RX_RING - 1)];
+	spin_unlock(&rx_lock);
+	if (c != NO_POLL_CHAR) {
+		if (after_dollar)
+			last_cmd = c;
+		after_dollar = c == '$';
+	}
+	return c;
+}
+
+/* post_exception: is the stub resuming for a single step? */
+bool kgdboe_net_stepping(void)
+{
+	return last_cmd == 's' || last_cmd == 'S';
+}
+
+/* pre_exception, after the NIC is ours. */
+void kgdboe_net_enter(void)
+{
+	/* Whatever stopped us answers a pending break-in request too. */
+	atomic_set(&break_wanted, 0);
+	WRITE_ONCE(stopped_cpu, smp_processor_id());
+}
+
+/* post_exception; session_over when gdb detached (or never attached). */
+void kgdboe_net_leave(bool session_over)
+{
+	kgdboe_net_flush();
+	if (session_over && spin_trylock(&rx_lock)) {
+		if (peer.attached)
+			pr_info("peer %pI4:%u detached\n", &peer.ip,
+				ntohs(peer.port));
+		peer.attached = false;
+		rx_tail = rx_head;
+		spin_unlock(&rx_lock);
+	}
+	WRITE_ONCE(stopped_cpu, -1);
+}
+
+/* Process context, at load. */
+int kgdboe_net_start(void)
+{
+	struct net_device *dev = kgdboe_cfg.dev;
+	int err;
+
+	tx_max = min_t(unsigned int, KGDBOE_TX_MAX,
+		       dev->mtu - sizeof(struct iphdr) -
+		       sizeof(struct udphdr));
+	rtnl_lock();
+	err = netdev_rx_handler_register(dev, kgdboe_rx_handler, NULL);
+	rtnl_unlock();
+	if (err)
+		pr_err("%s already has an rx_handler (bridge, bond or macvlan port?): %d\n",
+		       dev->name, err);
+	return err;
+}
+
+/*
+ * Process context, at unload, before kgdb lets go of us: no break-in may
+ * start after this. One already in the debugger ends when gdb detaches.
+ */
+void kgdboe_net_quiesce(void)
+{
+	WRITE_ONCE(closing, true);
+	atomic_set(&break_wanted, 0);
+	cancel_work_sync(&break_work);
+}
+
+/* Process context, at unload, after kgdb let go of us. */
+void kgdboe_net_stop(void)
+{
+	rtnl_lock();
+	netdev_rx_handler_unregister(kgdboe_cfg.dev);
+	rtnl_unlock();
+}

@@ -1,0 +1,32 @@
+using System;
+using System.IO;
+
+namespace KgdbOe.Client
+{
+    /// <summary>How to talk to one target. Each client takes its own copy of the values.</summary>
+    public sealed class ConnectOptions
+    {
+        /// <summary>How long to wait for an ack or a reply before asking again (UDP retransmission).</summary>
+        public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
+        /// <summary>How many times one request is sent before the target counts as unreachable.</summary>
+        public int MaxAttempts { get; set; } = 12;
+
+        /// <summary>How long the first contact may take.</summary>
+        public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+        /// <summary>Stop the target on connect (0x03 / first packet), so ConnectAsync returns with LastStop set.</summary>
+        public bool BreakIn { get; set; } = true;
+
+        /// <summary>When set, every byte sent and received is logged here (like gdb's "set debug remote 1").</summary>
+        public TextWriter? TrafficLog { get; set; }
+
+        /// <summary>Force a dialect instead of detecting it.</summary>
+        public TargetKind? Kind { get; set; }
+
+        /// <summary>UDP only: the local port to bind (0 = any free port). One fixed port per session.</summary>
+        public int LocalPort { get; set; }
+
+        internal ConnectOptions Clone() => (ConnectOptions)MemberwiseClone();
+    }
+}

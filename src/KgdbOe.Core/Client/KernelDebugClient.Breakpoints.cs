@@ -1,0 +1,69 @@
+using System;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using KgdbOe.Protocol;
+
+namespace KgdbOe.Client
+{
+    public sealed partial class KernelDebugClient
+    {
+        public async Task<Breakpoint> SetBreakpointAsync(BreakpointKind kind, ulong address, int length, CancellationToken ct)
+        {
+            EnsureStopped("set a breakpoint");
+            if (kind == BreakpointKind.Software || kind == BreakpointKind.Hardware) length = length <= 0 ? 1 : length;
+            else if (length != 1 && length != 2 && length != 4 && length != 8)
+                throw new ArgumentOutOfRangeException(nameof(length), length, $"A watchpoint covers 1, 2, 4 or 8 bytes (at {HexAddress(address)}).");
+            else if (address % (ulong)length != 0)
+                throw new ArgumentException($"A {length}-byte watchpoint needs an address aligned to {length} ({HexAddress(address)} is not).", nameof(address));
+            if (!_dialect.SupportsKind(kind))
+                throw new NotSupportedException($"{_dialect.Kind} does not support {kind} breakpoints (at {HexAddress(address)}).");
+            Breakpoint bp;
+            lock (_gate)
+            {
+                Breakpoint? same = _breakpoints.FirstOrDefault(b => b.Kind == kind && b.Address == address && b.Length == length);
+                if (same != null) return same;
+                if (kind != BreakpointKind.Software && _dialect.HardwareSlots > 0 &&
+                    _breakpoints.Count(b => b.Kind != BreakpointKind.Software) >= _dialect.HardwareSlots)
+                    throw new InvalidOperationException($"All {_dialect.HardwareSlots} debug registers are in use; remove a hardware breakpoint or watchpoint before adding one at {HexAddress(address)}.");
+                bp = new Breakpoint(_nextBreakpointId++, kind, address, length);
+            }
+            await SendBreakpointPacketAsync('Z', bp, ct).ConfigureAwait(false);
+            lock (_gate) _breakpoints.Add(bp);
+            return bp;
+        }
+
+        public async Task RemoveBreakpointAsync(Breakpoint breakpoint, CancellationToken ct)
+        {
+            if (breakpoint == null) throw new ArgumentNullException(nameof(breakpoint));
+            EnsureStopped("remove a breakpoint");
+            lock (_gate)
+                if (!_breakpoints.Contains(breakpoint))
+                    throw new ArgumentException($"Breakpoint #{breakpoint.Id} at {HexAddress(breakpoint.Address)} is not set on {Endpoint}.", nameof(breakpoint));
+            await SendBreakpointPacketAsync('z', breakpoint, ct).ConfigureAwait(false);
+            lock (_gate) _breakpoints.Remove(breakpoint);
+            if (_rewindPending == breakpoint)
+            {
+                // Without the breakpoint there is nothing to step over, but pc must still point at the instruction.
+                await WriteRegisterNumberAsync(_dialect.Registers.ProgramCounterNumber, breakpoint.Address, ct).ConfigureAwait(false);
+                _rewindPending = null;
+            }
+        }
+
+        /// <summary>Z/z with the kind's number. A retried Z may meet EEXIST and a retried z ENOENT: both mean done.</summary>
+        private async Task SendBreakpointPacketAsync(char op, Breakpoint bp, CancellationToken ct)
+        {
+            string command = op.ToString() + (int)bp.Kind + "," + Hex.Number(bp.Address) + "," + Hex.Number((ulong)bp.Length);
+            string reply = await _session.RequestAsync(command, ReplyShape.OkOrError, ct).ConfigureAwait(false);
+            if (reply == "OK") return;
+            if (Replies.IsError(reply))
+            {
+                int code = Replies.ErrorCode(reply);
+                if ((op == 'Z' && code == 17) || (op == 'z' && code == 2)) return;
+                string what = (op == 'Z' ? "setting " : "removing ") + $"{bp.Kind} breakpoint #{bp.Id} at {HexAddress(bp.Address)}";
+                throw Error(what, command, reply, bp.Address);
+            }
+            throw new NotSupportedException($"{Endpoint} does not support {bp.Kind} breakpoints ('{command}' got an empty reply).");
+        }
+    }
+}

@@ -1,0 +1,95 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using KgdbOe.Protocol;
+
+namespace KgdbOe.Client
+{
+    public sealed partial class KernelDebugClient
+    {
+        /// <summary>Reads length bytes at address in chunks the stub accepts.</summary>
+        public async Task<byte[]> ReadMemoryAsync(ulong address, int length, IProgress<long>? progress, CancellationToken ct)
+        {
+            if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "The length cannot be negative.");
+            var result = new byte[length];
+            await ReadMemoryAsync(address, length, (a, chunk) =>
+            {
+                Buffer.BlockCopy(chunk, 0, result, (int)(a - address), chunk.Length);
+                return Task.CompletedTask;
+            }, progress, ct).ConfigureAwait(false);
+            return result;
+        }
+
+        /// <summary>Reads length bytes at address and hands each chunk over in address order as it arrives.</summary>
+        public async Task ReadMemoryAsync(ulong address, long length, Func<ulong, byte[], Task> onChunk, IProgress<long>? progress, CancellationToken ct)
+        {
+            if (onChunk == null) throw new ArgumentNullException(nameof(onChunk));
+            if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "The length cannot be negative.");
+            if (length > 0 && address + (ulong)(length - 1) < address)
+                throw new ArgumentOutOfRangeException(nameof(length), $"{HexAddress(address)} + {length} wraps around the address space.");
+            EnsureStopped("read memory");
+            long done = 0;
+            while (done < length)
+            {
+                ct.ThrowIfCancellationRequested();
+                int chunk = NextReadChunk(length - done);
+                ulong at = address + (ulong)done;
+                byte[] bytes = await ReadChunkAsync(at, chunk, ct).ConfigureAwait(false);
+                await onChunk(at, bytes).ConfigureAwait(false);
+                done += chunk;
+                progress?.Report(done);
+            }
+        }
+
+        /// <summary>
+        /// On a lossy link no read may have the length of any of the last few reads: a late duplicate of an
+        /// earlier reply then gives itself away by its length. Long reads cycle 511, 510, ... 480; short
+        /// ones are cut a little shorter when they would repeat a recent length (the rest follows).
+        /// </summary>
+        private int NextReadChunk(long remaining)
+        {
+            int max = _dialect.MaxReadChunk;
+            if (_session.IsReliable) return (int)Math.Min(max, remaining);
+            int seq = Interlocked.Increment(ref _readSequence);
+            int length = (int)Math.Min(max - (seq & 31), remaining);
+            lock (_recentReadLengths)
+            {
+                while (length > 1 && _recentReadLengths.Contains(length)) length--;
+                _recentReadLengths.Enqueue(length);
+                while (_recentReadLengths.Count > 32) _recentReadLengths.Dequeue();
+            }
+            return length;
+        }
+
+        private readonly System.Collections.Generic.Queue<int> _recentReadLengths = new System.Collections.Generic.Queue<int>();
+
+        private async Task<byte[]> ReadChunkAsync(ulong address, int length, CancellationToken ct)
+        {
+            string command = "m" + Hex.Number(address) + "," + Hex.Number((ulong)length);
+            string reply = await _session.RequestAsync(command, ReplyShape.HexDigits(length * 2), ct).ConfigureAwait(false);
+            if (Replies.IsError(reply)) throw Error($"reading {length} bytes at {HexAddress(address)}", command, reply, address);
+            if (reply.Length == 0) throw new GdbProtocolException($"{Endpoint}: reading memory at {HexAddress(address)} is not supported (empty reply).", command);
+            Statistics.AddBytesRead(length);
+            return Hex.Decode(reply);
+        }
+
+        public async Task WriteMemoryAsync(ulong address, byte[] data, CancellationToken ct)
+        {
+            if (data == null) throw new ArgumentNullException(nameof(data));
+            EnsureStopped("write memory");
+            int done = 0;
+            while (done < data.Length)
+            {
+                ct.ThrowIfCancellationRequested();
+                int chunk = Math.Min(_dialect.MaxWriteChunk, data.Length - done);
+                ulong at = address + (ulong)done;
+                string command = "M" + Hex.Number(at) + "," + Hex.Number((ulong)chunk) + ":" + Hex.Encode(new ReadOnlySpan<byte>(data, done, chunk));
+                string reply = await _session.RequestAsync(command, ReplyShape.OkOrError, ct).ConfigureAwait(false);
+                if (Replies.IsError(reply)) throw Error($"writing {chunk} bytes at {HexAddress(at)}", Hex.Truncate(command, 40), reply, at);
+                if (reply != "OK") throw new GdbProtocolException($"{Endpoint}: writing memory at {HexAddress(at)} is not supported (reply '{reply}').", Hex.Truncate(command, 40));
+                Statistics.AddBytesWritten(chunk);
+                done += chunk;
+            }
+        }
+    }
+}

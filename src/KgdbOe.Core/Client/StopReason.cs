@@ -1,0 +1,11 @@
+namespace KgdbOe.Client
+{
+    public enum StopReason
+    {
+        Breakpoint,
+        Watchpoint,
+        Step,
+        Interrupt,
+        Signal,
+    }
+}

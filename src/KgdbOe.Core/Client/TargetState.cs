@@ -1,0 +1,9 @@
+namespace KgdbOe.Client
+{
+    public enum TargetState
+    {
+        Running,
+        Stopped,
+        Detached,
+    }
+}

@@ -1,0 +1,240 @@
+<#
+.SYNOPSIS
+Benchmarks the KgdbOe cmdlets against stock gdb on one lab target (kgdboe over UDP).
+
+.DESCRIPTION
+On one lab guest (2 CPUs, e1000 unless told otherwise, kgdboe loaded), each figure measured
+-Repeat times and reported as the median:
+  1. memory dump of 1 MiB and 4 MiB of kernel text from _stext: Export-KernelMemory versus gdb's
+     `dump binary memory` (KiB/s, ratio; both dumps are compared byte for byte);
+  2. the UDP round trip of a minimal request (udp_probe.py, no library) and the best rate a
+     one-request-at-a-time client could reach from it (511 bytes per `m` reply / round trip);
+  3. hit-continue cycles/s on a breakpoint at __x64_sys_getppid with /bin/workload running:
+     Resume-KernelTarget + Wait-KernelTarget versus gdb's `ignore` + `continue`, once with a
+     software breakpoint (gdb: break) and once with a debug register (gdb: hbreak);
+  4. connect time to the first stop reply: Connect-KernelTarget versus `target remote udp:`.
+Writes results/bench-<time>.json and .md and prints one summary line with the ratios.
+
+.EXAMPLE
+tests/bench/Invoke-Benchmark.ps1 -PackageDir out/KgdbOe -KernelModule out/module-6.12/kgdboe.ko
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)] [string] $PackageDir,
+    [Parameter(Mandatory)] [string] $KernelModule,
+    [string] $Kernel = '6.12',
+    [string] $Nic = 'e1000',
+    [string] $LabName = 'bench-main',
+    [int] $Repeat = 5,
+    [int] $Hits = 200,
+    [int] $ProbeCount = 500,
+    [string] $ResultsDir = (Join-Path $PSScriptRoot '../../results'),
+    # Wait up to this long for the machine to be quiet (kernel builds make every figure noise).
+    [int] $QuietTimeoutSeconds = 300,
+    [double] $MaxLoad = 3.5,
+    [switch] $KeepLab
+)
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+Import-Module (Join-Path $PSScriptRoot '../lab/KgdbOeLab.psm1')
+Import-Module (Join-Path $PSScriptRoot 'BenchLab.psm1') -Force
+Import-Module (Join-Path $PSScriptRoot 'GdbBaseline.psm1') -Force
+Import-KgdbOePackage $PackageDir
+
+$work = New-Item -ItemType Directory -Force (Join-Path ([IO.Path]::GetTempPath()) "kgdboe-issue6-bench-$PID-$(Get-Random)")
+$inv = [Globalization.CultureInfo]::InvariantCulture
+
+function Measure-Seconds([scriptblock] $Action) {
+    $watch = [Diagnostics.Stopwatch]::StartNew()
+    & $Action | Out-Null
+    $watch.Elapsed.TotalSeconds
+}
+
+function Connect-Lab([switch] $WithSymbols) {
+    $connect = @{ ComputerName = '127.0.0.1'; Port = $lab.DebugPort }
+    if ($WithSymbols) { $connect.SystemMap = $lab.SystemMap }
+    Connect-KernelTarget @connect
+}
+
+function Measure-OurDump([uint64] $Address, [int] $Length) {
+    $file = Join-Path $work "our-dump-$Length.bin"
+    $session = Connect-Lab
+    try {
+        $seconds = foreach ($i in 1..$Repeat) {
+            Remove-Item -Force -ErrorAction Ignore $file
+            Measure-Seconds { Export-KernelMemory -Target $session -Address $Address -Length $Length -Path $file }
+        }
+        $stats = $session.Client.Statistics
+        [pscustomobject]@{ Seconds = @($seconds); File = $file; Requests = $stats.Requests; Retransmissions = $stats.Retransmissions }
+    } finally {
+        Disconnect-KernelTarget -Target $session
+    }
+}
+
+function Compare-Dump([string] $Ours, [string] $Theirs) {
+    $a = [IO.File]::ReadAllBytes($Ours); $b = [IO.File]::ReadAllBytes($Theirs)
+    if ($a.Length -ne $b.Length) { return "lengths differ ($($a.Length) vs $($b.Length))" }
+    $diff = 0
+    for ($i = 0; $i -lt $a.Length; $i++) { if ($a[$i] -ne $b[$i]) { $diff++ } }
+    if ($diff) { "$diff bytes differ" } else { 'identical' }
+}
+
+function Measure-OurHitContinue([uint64] $Address, [string] $Kind) {
+    $session = Connect-Lab
+    try {
+        $bp = Set-KernelBreakpoint -Target $session -Address $Address -Kind $Kind
+        $perSecond = foreach ($round in 1..$Repeat) {
+            $watch = [Diagnostics.Stopwatch]::StartNew()
+            for ($i = 0; $i -lt $Hits; $i++) {
+                Resume-KernelTarget -Target $session
+                $stop = Wait-KernelTarget -Target $session -Timeout 30
+                # A real hit: the stop is at our breakpoint, not some other trap.
+                if ($stop.ProgramCounter -ne $Address) { throw "hit-continue: stop at 0x$($stop.ProgramCounter.ToString('x')) is not the breakpoint 0x$($Address.ToString('x'))" }
+            }
+            $Hits / $watch.Elapsed.TotalSeconds
+        }
+        Remove-KernelBreakpoint -Target $session -InputObject $bp -ErrorAction Ignore
+        @($perSecond)
+    } finally {
+        Disconnect-KernelTarget -Target $session
+    }
+}
+
+function Measure-OurConnect {
+    foreach ($i in 1..$Repeat) {
+        $session = $null
+        $seconds = Measure-Seconds { $script:connected = Connect-Lab }
+        Disconnect-KernelTarget -Target $script:connected
+        Start-Sleep -Milliseconds 500
+        $seconds
+    }
+}
+
+function Format-Rate([double] $Value) { $Value.ToString('0.0', $inv) }
+
+$lab = $null
+try {
+    $lab = Start-BenchLab -Name $LabName -KernelModule $KernelModule -Kernel $Kernel -Nic $Nic
+    $sym = Get-GuestSymbol -Lab $lab -Name _stext, __x64_sys_getppid
+    Stop-GuestWorkload -Lab $lab
+    # Warm-up: the first session after boot pays for the module's first break-in and ARP.
+    Disconnect-KernelTarget -Target (Connect-Lab)
+    $load = Wait-QuietMachine -MaxLoad $MaxLoad -TimeoutSeconds $QuietTimeoutSeconds
+    Write-Host "bench: load average $load at start"
+
+    # 2. Round trip first: it tells what the dump figures should be compared with.
+    $probeJson = & python3 (Join-Path $PSScriptRoot 'udp_probe.py') --port $lab.DebugPort --address ('{0:x}' -f $sym._stext) --count $ProbeCount
+    if ($LASTEXITCODE -ne 0) { throw "bench: udp_probe failed: $probeJson" }
+    $probe = $probeJson | ConvertFrom-Json
+    Start-Sleep -Milliseconds 500
+
+    # 1. Dumps.
+    $dumps = foreach ($length in 1MB, 4MB) {
+        $ours = Measure-OurDump $sym._stext $length
+        $gdb = Measure-GdbDump -Port $lab.DebugPort -Address $sym._stext -Length $length -Repeat $Repeat -WorkDir $work
+        $ourRate = $length / 1KB / (Get-Median $ours.Seconds)
+        $gdbRate = $length / 1KB / (Get-Median $gdb.Seconds)
+        [ordered]@{
+            Bytes = $length; OurSeconds = $ours.Seconds; GdbSeconds = $gdb.Seconds
+            OurKiBps = [math]::Round($ourRate, 1); GdbKiBps = [math]::Round($gdbRate, 1)
+            Ratio = [math]::Round($ourRate / $gdbRate, 2)
+            OurRequests = $ours.Requests; OurRetransmissions = $ours.Retransmissions
+            SameBytes = Compare-Dump $ours.File $gdb.File
+        }
+    }
+    $boundSmall = 511 / 1KB / ($probe.small.median_us / 1e6)
+    $boundFull = 511 / 1KB / ($probe.read511.median_us / 1e6)
+    $dump1 = $dumps[0]
+    $roundTrip = [ordered]@{
+        SmallMedianUs = $probe.small.median_us; SmallMinUs = $probe.small.min_us; SmallP90Us = $probe.small.p90_us
+        Read511MedianUs = $probe.read511.median_us; Read511MinUs = $probe.read511.min_us
+        BoundKiBps = [math]::Round($boundSmall, 1); BoundFullReplyKiBps = [math]::Round($boundFull, 1)
+        # Below 1: slower than the bound; the target asks for at least 1/1.5.
+        OurOverBound = [math]::Round($dump1.OurKiBps / $boundSmall, 2)
+        OurOverFullReplyBound = [math]::Round($dump1.OurKiBps / $boundFull, 2)
+        ProbeRetransmissions = $probe.retransmissions
+    }
+
+    # 3. Hit-continue.
+    Start-GuestWorkload -Lab $lab
+    try {
+        $hitContinue = foreach ($kind in 'Software', 'Hardware') {
+            # A side that fails is reported as such; the other figures still count.
+            $h = [ordered]@{ Kind = $kind; Hits = $Hits; OurPerSecond = @(); GdbPerSecond = @(); OurMedian = 0; GdbMedian = 0; Ratio = 0; Failures = @() }
+            try {
+                $ourHits = Measure-OurHitContinue $sym.__x64_sys_getppid $kind
+                $h.OurPerSecond = @($ourHits | ForEach-Object { [math]::Round($_, 1) })
+                $h.OurMedian = [math]::Round((Get-Median $ourHits), 1)
+            } catch { $h.Failures += "ours: $($_.Exception.Message)" }
+            try {
+                $gdbHits = Measure-GdbHitContinue -Port $lab.DebugPort -Address $sym.__x64_sys_getppid -Hits $Hits -Repeat $Repeat -WorkDir $work -Hardware:($kind -eq 'Hardware')
+                $h.GdbPerSecond = @($gdbHits.PerSecond | ForEach-Object { [math]::Round($_, 1) })
+                $h.GdbMedian = [math]::Round((Get-Median $gdbHits.PerSecond), 1)
+            } catch { $h.Failures += "gdb: $(($_.Exception.Message -split "`n")[0])" }
+            if ($h.OurMedian -and $h.GdbMedian) { $h.Ratio = [math]::Round($h.OurMedian / $h.GdbMedian, 2) }
+            $h
+        }
+    } finally {
+        Stop-GuestWorkload -Lab $lab
+    }
+
+    # 4. Connect.
+    $ourConnect = @(Measure-OurConnect)
+    $gdbConnect = Measure-GdbConnect -Port $lab.DebugPort -Repeat $Repeat -WorkDir $work
+    $connect = [ordered]@{
+        OurSeconds = $ourConnect; GdbSeconds = $gdbConnect.Seconds
+        OurMedianMs = [math]::Round((Get-Median $ourConnect) * 1000, 1)
+        GdbMedianMs = [math]::Round((Get-Median $gdbConnect.Seconds) * 1000, 1)
+    }
+    # Above 1: we connect faster.
+    $connect.Speedup = [math]::Round($connect.GdbMedianMs / $connect.OurMedianMs, 2)
+
+    $alive = (Invoke-LabSshCommand -Lab $lab -Command 'echo alive' -AllowFailure) -eq 'alive'
+    $machine = Get-MachineInfo
+    $machine.LoadAverageAtStart = $load
+    $result = [ordered]@{
+        Date = [DateTime]::UtcNow.ToString('o'); Machine = $machine
+        Target = [ordered]@{
+            Kernel = $lab.KernelRelease; Nic = $lab.Nic; Cpus = $lab.Cpus; Accel = 'tcg'
+            Kgdboe = $lab.KgdboeReady; Transport = 'UDP via QEMU user-net hostfwd on 127.0.0.1'
+        }
+        Repeat = $Repeat; Dump = @($dumps); RoundTrip = $roundTrip; HitContinue = @($hitContinue); Connect = $connect
+        GuestAliveAfter = $alive
+    }
+
+    New-Item -ItemType Directory -Force $ResultsDir | Out-Null
+    $stamp = [DateTime]::UtcNow.ToString('yyyyMMdd-HHmmss')
+    $jsonPath = Join-Path $ResultsDir "bench-$stamp.json"
+    $result | ConvertTo-Json -Depth 6 | Set-Content $jsonPath
+
+    $verdict = { param($ok) if ($ok) { 'met' } else { 'not met' } }
+    $md = @(
+        "# KgdbOe benchmark $($result.Date)", ''
+        "Machine: $($machine.HostCpus) CPUs, $($machine.CpuModel), $($machine.MemoryGiB) GiB, load $load at start; $($machine.Qemu); $($machine.Gdb)"
+        "Target: Linux $($lab.KernelRelease), $($lab.Cpus) vCPUs (TCG), NIC $($lab.Nic), kgdboe over UDP (QEMU user-net on 127.0.0.1)"
+        "Medians of $Repeat runs.", ''
+        '| Figure | KgdbOe | gdb 13.1 | Ratio | Target |'
+        '| --- | ---: | ---: | ---: | --- |'
+    )
+    foreach ($d in $dumps) {
+        $md += "| Dump $($d.Bytes / 1MB) MiB (KiB/s) | $(Format-Rate $d.OurKiBps) | $(Format-Rate $d.GdbKiBps) | $($d.Ratio)x | >= 3x: $(& $verdict ($d.Ratio -ge 3)) (bytes $($d.SameBytes)) |"
+    }
+    $md += "| Round trip, minimal request (us) | $($roundTrip.SmallMedianUs) (min $($roundTrip.SmallMinUs)) | | | |"
+    $md += "| Round trip, 511-byte m (us) | $($roundTrip.Read511MedianUs) (min $($roundTrip.Read511MinUs)) | | | |"
+    $md += "| One-at-a-time bound (KiB/s) | $(Format-Rate $roundTrip.BoundKiBps) | | ours/bound $($roundTrip.OurOverBound) | >= 0.67: $(& $verdict ($roundTrip.OurOverBound -ge (1 / 1.5))) |"
+    foreach ($h in $hitContinue) {
+        $what = if ($h.Kind -eq 'Software') { 'int3 (gdb: break)' } else { 'debug register (gdb: hbreak)' }
+        $failed = if ($h.Failures) { " (failed: $($h.Failures -join '; '))" } else { '' }
+        $md += "| Hit-continue, $what (cycles/s) | $(Format-Rate $h.OurMedian) | $(Format-Rate $h.GdbMedian) | $($h.Ratio)x | >= 2x: $(& $verdict ($h.Ratio -ge 2))$failed |"
+    }
+    $md += "| Connect to first stop (ms) | $($connect.OurMedianMs) | $($connect.GdbMedianMs) | $($connect.Speedup)x faster | >= 1x: $(& $verdict ($connect.Speedup -ge 1)) |"
+    $md += '', "Guest alive afterwards: $alive. Raw figures: $(Split-Path -Leaf $jsonPath)."
+    $md | Set-Content ([IO.Path]::ChangeExtension($jsonPath, '.md'))
+
+    $md | Select-Object -Skip 6 | Write-Host
+    Write-Host ("bench: dump 1MiB {0}x gdb, 4MiB {1}x gdb, {2} of round-trip bound, hit-continue {3}x gdb (hardware {4}x), connect {5}x faster than gdb -> {6}" -f `
+            $dumps[0].Ratio, $dumps[1].Ratio, $roundTrip.OurOverBound, $hitContinue[0].Ratio, $hitContinue[1].Ratio, $connect.Speedup, $jsonPath)
+} finally {
+    if ($lab -and -not $KeepLab) { Stop-KgdbOeLab -Name $LabName }
+    Remove-Item -Recurse -Force -ErrorAction Ignore $work
+}
