@@ -147,6 +147,7 @@ function Invoke-Test {
     Invoke-Bootstrap
     Invoke-Build
     $env:KGDBOE_REQUIRE_LAB = '1'
+    $env:KGDBOE_MAX_TEST_LABS = '3'
     $env:KGDBOE_PACKAGE = $PackageDir
     foreach ($series in $LabKernels) {
         $env:("KGDBOE_KO_" + $series.Replace('.', '_')) = Build-KernelModule $series

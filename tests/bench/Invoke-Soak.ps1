@@ -20,7 +20,8 @@ the same while it runs, and from a stranger with no session attached. After each
 session must still read linux_banner right; the guest must answer over SSH while running; and no
 stranger may have attached.
 
-Prints a summary; exits 1 on any hang, lost stop, wrong data, junk failure or dead guest
+Prints a summary; fails (a terminating error, so pwsh exits non-zero) on any hang, lost stop,
+wrong data, junk failure or dead guest
 (with -PassThru it returns the summary object instead and leaves the verdict to the caller).
 
 .EXAMPLE
@@ -60,6 +61,7 @@ Import-KgdbOePackage $PackageDir
 
 $work = New-Item -ItemType Directory -Force (Join-Path ([IO.Path]::GetTempPath()) "kgdboe-issue6-soak-$PID-$(Get-Random)")
 $trafficLog = Join-Path $work 'soak-traffic.log'
+$junkTrafficLog = Join-Path $work 'junk-traffic.log'
 $ascii = [Text.Encoding]::ASCII
 
 function Test-Banner($Session) {
@@ -173,7 +175,7 @@ function Invoke-JunkFlood {
     $session = $null
     $watch = [Diagnostics.Stopwatch]::StartNew()
     try {
-        $session = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $relay.Port -ConnectTimeout 60
+        $session = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $relay.Port -ConnectTimeout 60 -TrafficLogPath $junkTrafficLog
         if (-not (Test-Banner $session)) { throw 'junk: linux_banner differs from /proc/version before the flood' }
 
         Invoke-JunkPhase 'stopped' $relay $part $part 'stopped'
@@ -193,7 +195,7 @@ function Invoke-JunkFlood {
         $attachedAfter = Invoke-LabSshCommand -Lab $lab -Command 'dmesg | grep -c "kgdboe: peer .* attached"' -AllowFailure
         $result.StrangerAttached = $attachedBefore -ne $attachedAfter
         if ($result.StrangerAttached) { $result.Problems.Add("detached: a stranger's junk attached a session ($attachedBefore -> $attachedAfter attach lines)") }
-        $again = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $lab.DebugPort -ConnectTimeout 60
+        $again = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $lab.DebugPort -ConnectTimeout 60 -TrafficLogPath "$junkTrafficLog.after"
         try { $result.Phases.Detached = (Test-Banner $again) -and -not $result.StrangerAttached } finally { Disconnect-KernelTarget -Target $again }
     } finally {
         if ($session) { Disconnect-KernelTarget -Target $session -ErrorAction Continue }
@@ -218,7 +220,7 @@ try {
     if ($Junk -gt 0) { $summary.Junk = Invoke-JunkFlood }
     $summary.GuestAlive = Test-GuestAlive
     if ($summary.GuestAlive) {
-        $warnings = Invoke-LabSshCommand -Lab $lab -Command 'dmesg | grep -E "BUG:|WARNING:|lockdep|possible recursive|INFO: task|soft lockup|rcu.*stall" | head -5' -AllowFailure
+        $warnings = Invoke-LabSshCommand -Lab $lab -Command 'dmesg | grep -E "BUG:|WARNING:|possible (recursive|circular)|INFO: task .* blocked|soft lockup|self-detected stall|Call Trace" | head -5' -AllowFailure
             $summary.KernelWarnings = @($warnings -split "`n" | Where-Object { $_ })
     }
 } catch {
@@ -231,10 +233,14 @@ try {
 $soakOk = -not $summary.Soak -or ($summary.Soak.Completed -eq $Cycles -and $summary.Soak.Hangs -eq 0 -and $summary.Soak.LostStops -eq 0 -and $summary.Soak.WrongData -eq 0)
 $junkOk = -not $summary.Junk -or (-not $summary.Junk.Problems.Count -and @($summary.Junk.Phases.Values | Where-Object { -not $_ }).Count -eq 0 -and $summary.Junk.Phases.Count -eq 3)
 $summary.Failed = [bool]$summary.Error -or -not ($soakOk -and $junkOk -and $summary.GuestAlive)
-if ($summary.Failed -and (Test-Path $trafficLog)) {
-    New-Item -ItemType Directory -Force $ResultsDir | Out-Null
-    $summary.TrafficLog = Join-Path $ResultsDir "soak-$([DateTime]::UtcNow.ToString('yyyyMMdd-HHmmss'))-traffic.log"
-    Move-Item $trafficLog $summary.TrafficLog
+if ($summary.Failed) {
+    # Keep the sessions' packet logs for the post-mortem.
+    $stamp = [DateTime]::UtcNow.ToString('yyyyMMdd-HHmmss')
+    $logs = Get-ChildItem $work -Filter '*traffic.log*'
+    if ($logs) {
+        New-Item -ItemType Directory -Force $ResultsDir | Out-Null
+        $summary.TrafficLog = ($logs | ForEach-Object { $to = Join-Path $ResultsDir "soak-$stamp-$($_.Name)"; Move-Item $_.FullName $to; $to }) -join ', '
+    }
 }
 Remove-Item -Recurse -Force -ErrorAction Ignore $work
 
@@ -257,4 +263,6 @@ if ($summary.Error) { Write-Host "soak: error: $($summary.Error)" }
 if ($summary.TrafficLog) { Write-Host "soak: the session's packets: $($summary.TrafficLog)" }
 Write-Host "soak: guest alive: $($summary.GuestAlive); $(if ($summary.Failed) { 'FAILED' } else { 'passed' })"
 if ($PassThru) { return [pscustomobject]$summary }
-if ($summary.Failed) { exit 1 }
+# A terminating error, not `exit 1`: it also fails a caller such as build.ps1 (whose own exit code
+# an inner script's exit would not reach).
+if ($summary.Failed) { throw 'soak: FAILED (see the summary above)' }

@@ -80,7 +80,7 @@ function Invoke-LabSshCommand {
         $output = & ssh @sshArgs
     }
     if ($LASTEXITCODE -ne 0 -and -not $AllowFailure) {
-        throw "lab ${($Lab.Name)}: ssh '$Command' exited $LASTEXITCODE"
+        throw "lab $($Lab.Name): ssh '$Command' exited $LASTEXITCODE"
     }
     $output -join "`n"
 }

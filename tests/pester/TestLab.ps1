@@ -18,15 +18,16 @@ function Get-TestLab {
     if (-not $Name) {
         $Name = "test-$Kernel-$Nic-$Cpus$(if ($GdbStub) { '-gdb' })$(if ($NoKaslr) { '-nokaslr' })"
     }
-    if (-not (Get-KgdbOeLab -Name $Name)) { Stop-IdleTestLab -Keep $script:MaxTestLabs }
+    if ($env:KGDBOE_MAX_TEST_LABS -and -not (Get-KgdbOeLab -Name $Name)) {
+        Stop-IdleTestLab -Keep ([int]$env:KGDBOE_MAX_TEST_LABS)
+    }
     $lab = Start-KgdbOeLab -Name $Name -Kernel $Kernel -Nic $Nic -Cpus $Cpus -GdbStub:$GdbStub -NoKaslr:$NoKaslr
     Set-Content -LiteralPath (Join-Path $lab.StateDir 'last-used') -Value ([DateTime]::UtcNow.ToString('o'))
     $lab
 }
 
-# Idle TCG guests still cost CPU on a 2-core machine: keep only the most recently used few.
-$script:MaxTestLabs = 3
-
+# Idle TCG guests still cost CPU on a 2-core machine: build.ps1 Test sets KGDBOE_MAX_TEST_LABS
+# so that only the most recently used few keep running (one test run owns the test-* labs then).
 function Stop-IdleTestLab([int] $Keep) {
     $running = @(Get-KgdbOeLab -Name 'test-*' | Sort-Object {
             $stamp = Join-Path $_.StateDir 'last-used'

@@ -367,7 +367,9 @@ namespace KgdbOe.Client
             }
             _session.DiscardPendingStop();
             _probedPc = pc;
-            return "T05";
+            // The lost stop reply named the thread; ask for it.
+            string? thread = await CurrentThreadAsync(ct).ConfigureAwait(false);
+            return thread == null ? "T05" : "T05thread:" + thread + ";";
         }
 
         private StopEvent Interpret(StopReply reply, ulong pc)
