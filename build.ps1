@@ -150,11 +150,16 @@ function Invoke-Test {
     $env:KGDBOE_MAX_TEST_LABS = '3'
     $env:KGDBOE_PACKAGE = $PackageDir
     foreach ($series in $LabKernels) {
-        $env:("KGDBOE_KO_" + $series.Replace('.', '_')) = Build-KernelModule $series
+        [Environment]::SetEnvironmentVariable('KGDBOE_KO_' + $series.Replace('.', '_'), (Build-KernelModule $series))
     }
     $suites = [ordered]@{}
     try {
+        # The xunit lab tests take their targets from state files: a 6.12 lab with QEMU's
+        # gdbstub (also kgdboe's target) and a second VM for the two-targets test.
+        $env:KGDBOE_LAB_STATE = (Start-KgdbOeLab -Name 'test-6.12-e1000-2-gdb' -Kernel 6.12 -GdbStub).StatePath
+        $env:KGDBOE_LAB2_STATE = (Start-KgdbOeLab -Name 'test-xunit-second' -Kernel 6.12).StatePath
         $suites.xunit = Invoke-XunitSuite
+        Stop-KgdbOeLab -Name 'test-xunit-second'
         $suites.pester = Invoke-PesterSuite
     } finally {
         Get-KgdbOeLab -Name 'test-*' | Stop-KgdbOeLab

@@ -58,7 +58,7 @@ try {
     Get-KernelRegister -Target $target | Out-Host
 
     Show-Step 'Exporting 1 MiB of kernel text to a file (watch the progress bar)'
-    Remove-KernelBreakpoint -Target $target -Breakpoint $breakpoint -Confirm:$false
+    $breakpoint | Remove-KernelBreakpoint -Confirm:$false
     $file = Join-Path ([IO.Path]::GetTempPath()) 'kgdboe-demo-text.bin'
     Show-Command "Export-KernelMemory _stext 1MB $file"
     $started = [Diagnostics.Stopwatch]::StartNew()

@@ -251,37 +251,31 @@ namespace KgdbOe.Session
                 DrainStale();
                 await SendPacketAsync(payload, ct).ConfigureAwait(false);
                 if (_transport.IsReliable) return;
-                // Silence: nudge once ('-' makes a stub that already stopped again resend its stop reply).
-                // Never send c/s again from here: if it did run and the target stopped again, the '+' in
-                // front would ack a stop reply we never saw and the new c would run past that stop. Whether
-                // it was lost is decided while waiting for the stop, from the target's pc (see the probe).
-                for (int round = 0; round < 2; round++)
+                int attempts = 1;
+                int probe = 0;
+                while (true)
                 {
                     (bool got, WireEvent e) = await _incoming.TryDequeueAsync(_options.RequestTimeout, ct).ConfigureAwait(false);
                     if (got)
                     {
                         if (e.Kind == WireEventKind.Ack) return;
                         if (e.Kind == WireEventKind.Packet && Replies.IsStop(e.PayloadText)) { _pendingStop = e.PayloadText; return; }
-                        if (e.Kind == WireEventKind.Packet)
-                        {
-                            _stats.AddDuplicateDropped();
-                            if (round == 1)
-                            {
-                                // Our '-' brought back an old non-stop reply: the stub sits in put_packet with
-                                // it, so it never took the c/s. Now sending it again is safe.
-                                _log.Note($"stub resent '{Hex.Truncate(e.PayloadText, 20)}': resend '{payload}'");
-                                _stats.AddRetransmission();
-                                await SendPacketAsync(payload, ct).ConfigureAwait(false);
-                                round = -1;
-                            }
-                        }
-                        if (round >= 0) round--;
+                        if (e.Kind == WireEventKind.BadPacket) { await SendRawAsync(new[] { (byte)'-' }, ct).ConfigureAwait(false); continue; }
+                        if (e.Kind == WireEventKind.Packet) _stats.AddDuplicateDropped();
                         continue;
                     }
                     _stats.AddTimeout();
-                    if (round == 0) { _log.Note("resume not acked: nudge with '-'"); await SendRawAsync(new[] { (byte)'-' }, ct).ConfigureAwait(false); }
+                    probe++;
+                    if (probe == 1 || probe == 3) { _log.Note("resume not acked: probe with '-'"); await SendRawAsync(new[] { (byte)'-' }, ct).ConfigureAwait(false); continue; }
+                    if (probe == 2) { _log.Note("resume not acked: probe with 0x03"); InterruptProbeSent = true; await SendRawAsync(new byte[] { 3 }, ct).ConfigureAwait(false); continue; }
+                    if (attempts >= _options.MaxAttempts)
+                        throw new TargetTimeoutException($"The target did not take '{payload}' after {attempts} attempts.", payload);
+                    attempts++;
+                    probe = 0;
+                    _stats.AddRetransmission();
+                    _log.Note($"resume: resend (attempt {attempts})");
+                    await SendPacketAsync(payload, ct).ConfigureAwait(false);
                 }
-                _log.Note("resume not acked: carry on, the stop wait decides");
             }
             finally
             {
