@@ -129,7 +129,7 @@ function Invoke-XunitSuite {
     & dotnet test (Join-Path $Root 'tests/KgdbOe.Tests') -c Release --nologo --logger "trx;LogFileName=$trx" --logger 'console;verbosity=normal' | Write-Host
     if (-not (Test-Path $trx)) { return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 } }
     $counters = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
-    [pscustomobject]@{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error; Skipped = [int]$counters.notExecuted }
+    [pscustomobject]@{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error; Skipped = [int]$counters.total - [int]$counters.executed }
 }
 
 function Invoke-PesterSuite {
