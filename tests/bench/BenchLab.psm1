@@ -133,7 +133,7 @@ function Stop-LossyProxy {
 
 function Get-Median {
     param([Parameter(Mandatory)] [double[]] $Values)
-    $sorted = $Values | Sort-Object
+    $sorted = @($Values | Sort-Object)
     $n = $sorted.Count
     if ($n % 2) { $sorted[[int][math]::Floor($n / 2)] } else { ($sorted[$n / 2 - 1] + $sorted[$n / 2]) / 2 }
 }
