@@ -38,6 +38,7 @@ void kgdboe_net_stop(void);
 int kgdboe_net_read_char(void);
 void kgdboe_net_write_char(u8 c);
 void kgdboe_net_flush(void);
+void kgdboe_net_flush_io(void);
 void kgdboe_net_enter(void);
 void kgdboe_net_leave(bool session_over);
 bool kgdboe_net_stepping(void);

@@ -188,7 +188,7 @@ static void kgdboe_write_char(u8 c)
 
 static void kgdboe_flush(void)
 {
-	kgdboe_net_flush();
+	kgdboe_net_flush_io();
 }
 
 /* Before the other CPUs are rounded up. */

@@ -5,6 +5,12 @@
  * Owns: the session (which host:port drives the kernel), the receive ring
  * the stub reads from, the send buffer, ARP answers, and the break-in.
  *
+ * The session belongs to one host:port until gdb detaches. A new gdb from
+ * elsewhere (its first packet, qSupported) takes over only from a peer that
+ * has been silent for KGDBOE_TAKEOVER_NS: a gdb that was killed must not
+ * leave the kernel stopped for good, and a live one is never disturbed
+ * (gdb waiting in "continue" is silent, though: after 10 s it can be).
+ *
  * Receive runs in two contexts:
  *   running - our rx_handler, in the NIC's NAPI softirq on any CPU. The
  *             first datagram of a session (it must hold a whole GDB packet
@@ -31,6 +37,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/serial_core.h>	/* NO_POLL_CHAR */
 #include <linux/skbuff.h>
+#include <linux/timekeeping.h>
 #include <linux/udp.h>
 #include <linux/workqueue.h>
 #include <net/arp.h>
@@ -44,6 +51,9 @@
 #define KGDBOE_POLL_BUDGET	16
 #define KGDBOE_XMIT_TRIES	1000
 #define KGDBOE_XMIT_RETRY_US	10	/* stopped: busy-wait only */
+#define KGDBOE_RENAK_NS		(1500 * NSEC_PER_MSEC)
+#define KGDBOE_RENAKS		8	/* per reply, then gdb is gone */
+#define KGDBOE_TAKEOVER_NS	(10 * NSEC_PER_SEC)
 
 /* The host driving the kernel. See the lock rule below. */
 struct kgdboe_peer {
@@ -51,6 +61,7 @@ struct kgdboe_peer {
 	__be32 ip;
 	__be16 port;
 	u8 mac[ETH_ALEN];
+	u64 heard;	/* ktime_get_mono_fast_ns() of its last datagram */
 };
 
 /*
@@ -70,6 +81,25 @@ static unsigned int rx_tail;	/* next byte read */
 static u8 tx_buf[KGDBOE_TX_MAX];
 static unsigned int tx_len;
 static unsigned int tx_max = KGDBOE_TX_MAX;
+
+/*
+ * The reply last sent, as the stub wrote it: "$...#xx" with a right
+ * checksum, and nothing read since. The stub then waits for gdb's ack
+ * without a timeout, and gdb waits for a stop reply without one either:
+ * a lost datagram would leave both waiting for good. So when nothing comes
+ * for KGDBOE_RENAK_NS, read_char hands the stub a '-' and it sends the
+ * reply again (gdb ignores a second copy). Debugger CPU only.
+ */
+static struct {
+	enum {
+		REPLY_IDLE, REPLY_BODY, REPLY_SUM_HI, REPLY_SUM_LO, REPLY_DONE
+	} state;
+	u8 sum;
+	u8 sum_in;
+	bool waiting;		/* sent, not acked */
+	u64 since;		/* ktime_get_mono_fast_ns() */
+	unsigned int naks;	/* fake NAKs since gdb last sent a byte */
+} last_reply;
 
 /* CPU that is stopped in the debugger, -1 while running. */
 static int stopped_cpu = -1;
@@ -120,17 +150,27 @@ static void rx_queue(const struct sk_buff *skb, unsigned int off,
 	}
 }
 
+/* What payload_has() looks for in a datagram. */
+enum kgdboe_want {
+	WANT_BREAK,	/* a 0x03 */
+	WANT_PACKET,	/* one complete GDB packet "$...#xx", right checksum */
+	WANT_HELLO,	/* the same, a qSupported: the first packet gdb sends */
+};
+
+static const char kgdboe_hello[] = "qSupported";
+
 /*
- * Scans a payload for a 0x03 (want_break) or for one complete GDB packet
- * "$...#xx" whose checksum is right (!want_break). A session only starts
- * with a real packet, so stray or junk datagrams never stop the kernel.
+ * A session only starts with a real packet, so stray or junk datagrams
+ * never stop the kernel.
  */
 static bool payload_has(const struct sk_buff *skb, unsigned int off,
-			unsigned int len, bool want_break)
+			unsigned int len, enum kgdboe_want want)
 {
 	enum { IDLE, BODY, SUM_HI, SUM_LO } state = IDLE;
-	u8 buf[64], sum = 0, want = 0;
-	unsigned int chunk, i;
+	const unsigned int hello_len = sizeof(kgdboe_hello) - 1;
+	u8 buf[64], sum = 0, sum_in = 0;
+	unsigned int chunk, i, body = 0;
+	bool hello = false;
 	int digit;
 
 	while (len) {
@@ -138,7 +178,7 @@ static bool payload_has(const struct sk_buff *skb, unsigned int off,
 		if (skb_copy_bits(skb, off, buf, chunk))
 			return false;
 		for (i = 0; i < chunk; i++) {
-			if (want_break) {
+			if (want == WANT_BREAK) {
 				if (buf[i] == 0x03)
 					return true;
 				continue;
@@ -147,15 +187,22 @@ static bool payload_has(const struct sk_buff *skb, unsigned int off,
 			if (buf[i] == '$') {
 				state = BODY;
 				sum = 0;
+				body = 0;
+				hello = true;
 			} else if (state == BODY && buf[i] == '#') {
 				state = SUM_HI;
+				hello &= body >= hello_len;
 			} else if (state == BODY) {
 				sum += buf[i];
+				if (body < hello_len && buf[i] != kgdboe_hello[body])
+					hello = false;
+				body++;
 			} else if (state == SUM_HI && digit >= 0) {
-				want = digit << 4;
+				sum_in = digit << 4;
 				state = SUM_LO;
 			} else if (state == SUM_LO && digit >= 0) {
-				if ((want | digit) == sum)
+				if ((sum_in | digit) == sum &&
+				    (want == WANT_PACKET || hello))
 					return true;
 				state = IDLE;
 			} else {
@@ -168,17 +215,29 @@ static bool payload_has(const struct sk_buff *skb, unsigned int off,
 	return false;
 }
 
+/* Make the sender the peer and queue its datagram; rx_lock held. */
+static void attach(const struct sk_buff *skb, __be32 saddr, __be16 sport,
+		   unsigned int off, unsigned int len, const char *how)
+{
+	peer.attached = true;
+	peer.ip = saddr;
+	peer.port = sport;
+	ether_addr_copy(peer.mac, eth_hdr(skb)->h_source);
+	peer.heard = ktime_get_mono_fast_ns();
+	rx_queue(skb, off, len);
+	pr_info("peer %pI4:%u %s\n", &saddr, ntohs(sport), how);
+}
+
 /* A checked datagram for our address and port. */
 static void rx_datagram(const struct sk_buff *skb, __be32 saddr, __be16 sport,
 			unsigned int off, unsigned int len, bool stopped)
 {
-	const struct ethhdr *eth = eth_hdr(skb);
 	bool brk = false;
 
 	if (kgdboe_cfg.peer_ip && saddr != kgdboe_cfg.peer_ip)
 		return;
 	if (!skb_mac_header_was_set(skb) ||
-	    !is_valid_ether_addr(eth->h_source))
+	    !is_valid_ether_addr(eth_hdr(skb)->h_source))
 		return;
 
 	if (stopped) {
@@ -189,23 +248,32 @@ static void rx_datagram(const struct sk_buff *skb, __be32 saddr, __be16 sport,
 	}
 
 	if (!peer.attached) {
-		if (READ_ONCE(closing) || !payload_has(skb, off, len, false))
+		if (READ_ONCE(closing) ||
+		    !payload_has(skb, off, len, WANT_PACKET))
 			goto out;
-		peer.attached = true;
-		peer.ip = saddr;
-		peer.port = sport;
-		ether_addr_copy(peer.mac, eth->h_source);
-		rx_queue(skb, off, len);
+		attach(skb, saddr, sport, off, len, "attached");
 		brk = !stopped;
-		pr_info("peer %pI4:%u attached\n", &saddr, ntohs(sport));
 	} else if (peer.ip == saddr && peer.port == sport) {
+		peer.heard = ktime_get_mono_fast_ns();
 		/* While running, only an interrupt request matters. */
 		if (stopped)
 			rx_queue(skb, off, len);
 		else
-			brk = payload_has(skb, off, len, true);
+			brk = payload_has(skb, off, len, WANT_BREAK);
+	} else if (!READ_ONCE(closing) &&
+		   ktime_get_mono_fast_ns() - peer.heard >= KGDBOE_TAKEOVER_NS &&
+		   payload_has(skb, off, len, WANT_HELLO)) {
+		/*
+		 * A new gdb from another port, and the attached one has been
+		 * silent long enough to count as gone (killed, or its socket
+		 * closed): it would otherwise leave the kernel stopped for
+		 * good. What the old peer left in the ring is dropped.
+		 */
+		rx_tail = rx_head;
+		attach(skb, saddr, sport, off, len, "took over");
+		brk = !stopped;
 	}
-	/* Any other host or port: ignored while a peer is attached. */
+	/* Anything else from another host or port is ignored. */
 out:
 	spin_unlock(&rx_lock);
 
@@ -482,11 +550,52 @@ static void send_datagram(const u8 *data, unsigned int len)
 	xmit_stopped(skb);
 }
 
+/* Follows what the stub writes, to know when it waits for an ack. */
+static void reply_track(u8 c)
+{
+	int digit = hex_to_bin(c);
+
+	if (c == '$') {
+		last_reply.state = REPLY_BODY;
+		last_reply.sum = 0;
+	} else if (last_reply.state == REPLY_BODY && c == '#') {
+		last_reply.state = REPLY_SUM_HI;
+	} else if (last_reply.state == REPLY_BODY) {
+		last_reply.sum += c;
+	} else if (last_reply.state == REPLY_SUM_HI && digit >= 0) {
+		last_reply.sum_in = digit << 4;
+		last_reply.state = REPLY_SUM_LO;
+	} else if (last_reply.state == REPLY_SUM_LO && digit >= 0 &&
+		   (last_reply.sum_in | digit) == last_reply.sum) {
+		last_reply.state = REPLY_DONE;
+	} else {
+		last_reply.state = REPLY_IDLE;
+	}
+}
+
 void kgdboe_net_flush(void)
 {
-	if (tx_len && peer.attached)
+	if (tx_len && peer.attached) {
 		send_datagram(tx_buf, tx_len);
+		if (last_reply.state == REPLY_DONE) {
+			last_reply.waiting = true;
+			last_reply.since = ktime_get_mono_fast_ns();
+		}
+	}
 	tx_len = 0;
+}
+
+/*
+ * kgdb's flush. The stub flushes its '+' ack before it runs a command and
+ * again after the reply: a lone ack waits for the reply so that both go out
+ * in one datagram, a third fewer frames through the NIC per request.
+ * read_char flushes it whenever the stub waits for input, leave on resume.
+ */
+void kgdboe_net_flush_io(void)
+{
+	if (tx_len == 1 && tx_buf[0] == '+')
+		return;
+	kgdboe_net_flush();
 }
 
 void kgdboe_net_write_char(u8 c)
@@ -494,6 +603,18 @@ void kgdboe_net_write_char(u8 c)
 	if (tx_len == tx_max)
 		kgdboe_net_flush();
 	tx_buf[tx_len++] = c;
+	reply_track(c);
+}
+
+/* A '-' for the stub if its reply seems lost (see last_reply). */
+static bool renak_due(void)
+{
+	if (!last_reply.waiting || last_reply.naks >= KGDBOE_RENAKS ||
+	    ktime_get_mono_fast_ns() - last_reply.since < KGDBOE_RENAK_NS)
+		return false;
+	last_reply.waiting = false;
+	last_reply.naks++;
+	return true;
 }
 
 int kgdboe_net_read_char(void)
@@ -510,11 +631,13 @@ int kgdboe_net_read_char(void)
 	if (rx_used())
 		c = rx_ring[rx_tail++ & (KGDBOE_RX_RING - 1)];
 	spin_unlock(&rx_lock);
-	if (c != NO_POLL_CHAR) {
-		if (after_dollar)
-			last_cmd = c;
-		after_dollar = c == '$';
-	}
+	if (c == NO_POLL_CHAR)
+		return renak_due() ? '-' : NO_POLL_CHAR;
+	last_reply.waiting = false;
+	last_reply.naks = 0;
+	if (after_dollar)
+		last_cmd = c;
+	after_dollar = c == '$';
 	return c;
 }
 
@@ -532,15 +655,22 @@ void kgdboe_net_enter(void)
 	WRITE_ONCE(stopped_cpu, smp_processor_id());
 }
 
-/* post_exception; session_over when gdb detached (or never attached). */
+/*
+ * post_exception; session_over when gdb detached (or never attached).
+ * Whatever is still in the ring came in the same poll as the c or s the
+ * stub just took: a network duplicate of it, or a resend. Left there, it
+ * would be read at the next stop and resume the kernel behind gdb's back.
+ */
 void kgdboe_net_leave(bool session_over)
 {
 	kgdboe_net_flush();
-	if (session_over && spin_trylock(&rx_lock)) {
-		if (peer.attached)
+	last_reply.waiting = false;
+	if (spin_trylock(&rx_lock)) {
+		if (session_over && peer.attached)
 			pr_info("peer %pI4:%u detached\n", &peer.ip,
 				ntohs(peer.port));
-		peer.attached = false;
+		if (session_over)
+			peer.attached = false;
 		rx_tail = rx_head;
 		spin_unlock(&rx_lock);
 	}

@@ -31,6 +31,8 @@ param(
     [int] $Hits = 200,
     [ValidateSet('Software', 'Hardware')] [string[]] $BreakpointKinds = @('Software', 'Hardware'),
     [int] $ProbeCount = 500,
+    # Reads in flight at once: the dumps use the default (8); the 1 MiB dump is also timed with each of these.
+    [int[]] $ReadWindows = @(1, 2, 4, 8, 16),
     [string] $ResultsDir = (Join-Path $PSScriptRoot '../../results'),
     # Wait up to this long for the machine to be quiet (kernel builds make every figure noise).
     [int] $QuietTimeoutSeconds = 300,
@@ -53,15 +55,15 @@ function Measure-Seconds([scriptblock] $Action) {
     $watch.Elapsed.TotalSeconds
 }
 
-function Connect-Lab([switch] $WithSymbols) {
-    $connect = @{ ComputerName = '127.0.0.1'; Port = $lab.DebugPort }
+function Connect-Lab([switch] $WithSymbols, [int] $ReadWindow = 8) {
+    $connect = @{ ComputerName = '127.0.0.1'; Port = $lab.DebugPort; ReadWindow = $ReadWindow }
     if ($WithSymbols) { $connect.SystemMap = $lab.SystemMap }
     Connect-KernelTarget @connect
 }
 
-function Measure-OurDump([uint64] $Address, [int] $Length, [int] $Runs) {
+function Measure-OurDump([uint64] $Address, [int] $Length, [int] $Runs, [int] $ReadWindow = 8) {
     $file = Join-Path $work "our-dump-$Length.bin"
-    $session = Connect-Lab
+    $session = Connect-Lab -ReadWindow $ReadWindow
     try {
         $seconds = foreach ($i in 1..$Runs) {
             Remove-Item -Force -ErrorAction Ignore $file
@@ -143,7 +145,15 @@ try {
             OurKiBps = [math]::Round($ourRate, 1); GdbKiBps = [math]::Round($gdbRate, 1)
             Ratio = [math]::Round($ourRate / $gdbRate, 2)
             OurRequests = $ours.Requests; OurRetransmissions = $ours.Retransmissions
-            SameBytes = Compare-Dump $ours.File $gdb.File
+            SameBytes = Compare-Dump $ours.File $gdb.File; GdbFile = $gdb.File
+        }
+    }
+    # The same 1 MiB with 1 (one request at a time, like gdb), 2, 4, 8 reads in flight.
+    $windows = foreach ($window in $ReadWindows) {
+        $w = Measure-OurDump $sym._stext 1MB $Repeat -ReadWindow $window
+        [ordered]@{
+            Window = $window; Seconds = $w.Seconds; KiBps = [math]::Round(1MB / 1KB / (Get-Median $w.Seconds), 1)
+            Requests = $w.Requests; Retransmissions = $w.Retransmissions; SameBytes = Compare-Dump $w.File $dumps[0].GdbFile
         }
     }
     $boundSmall = 511 / 1KB / ($probe.small.median_us / 1e6)
@@ -202,7 +212,7 @@ try {
             Kernel = $lab.KernelRelease; Nic = $lab.Nic; Cpus = $lab.Cpus; Accel = 'tcg'
             Kgdboe = $lab.KgdboeReady; Transport = 'UDP via QEMU user-net hostfwd on 127.0.0.1'
         }
-        Repeat = $Repeat; Dump = @($dumps); RoundTrip = $roundTrip; HitContinue = @($hitContinue); Connect = $connect
+        Repeat = $Repeat; Dump = @($dumps); DumpByReadWindow = @($windows); RoundTrip = $roundTrip; HitContinue = @($hitContinue); Connect = $connect
         GuestAliveAfter = $alive
     }
 
@@ -232,6 +242,10 @@ try {
         $md += "| Hit-continue, $what (cycles/s) | $(Format-Rate $h.OurMedian) | $(Format-Rate $h.GdbMedian) | $($h.Ratio)x | >= 2x: $(& $verdict ($h.Ratio -ge 2))$failed |"
     }
     $md += "| Connect to first stop (ms) | $($connect.OurMedianMs) | $($connect.GdbMedianMs) | $($connect.Speedup)x faster | >= 1x: $(& $verdict ($connect.Speedup -ge 1)) |"
+    $md += '', '| Dump 1 MiB, reads in flight | KiB/s | x gdb | x bound | Retransmissions | Bytes |', '| ---: | ---: | ---: | ---: | ---: | --- |'
+    foreach ($w in $windows) {
+        $md += "| $($w.Window) | $(Format-Rate $w.KiBps) | $([math]::Round($w.KiBps / $dumps[0].GdbKiBps, 2)) | $([math]::Round($w.KiBps / $roundTrip.BoundKiBps, 2)) | $($w.Retransmissions) | $($w.SameBytes) |"
+    }
     $md += '', "Guest alive afterwards: $alive. Raw figures: $(Split-Path -Leaf $jsonPath)."
     $md | Set-Content ([IO.Path]::ChangeExtension($jsonPath, '.md'))
 

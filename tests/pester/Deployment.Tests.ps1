@@ -72,6 +72,10 @@ Describe 'Install-KgdboeModule with a prebuilt module, kernel <_>' -Tag 'Lab', '
         # The object carries the module's ready line exactly as the kernel logged it.
         $dmesg = Invoke-LabSsh -Lab $lab -Command 'dmesg | grep "kgdboe: ready" | tail -1'
         $dmesg | Should -BeLike "*$($i.ReadyLine)"
+        # On screen: where it runs and the two ways to attach.
+        $shown = $i | Out-String
+        $shown | Should -Match "Connect\s+: Connect-KernelTarget 127\.0\.0\.1 $($lab.DebugPort)"
+        $shown | Should -Match "Gdb\s+: target remote udp:127\.0\.0\.1:$($lab.DebugPort)"
         $i.ReadyLine | Should -Match "^kgdboe: ready dev=eth0 ip=$([regex]::Escape($i.DeviceIp)) port=31337 mode=multi-core irqs=\S+ txqs=$($i.TxQueues) owner=$($i.Owner)$"
     }
 

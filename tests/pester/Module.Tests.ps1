@@ -5,9 +5,8 @@ BeforeDiscovery {
     # KGDBOE_TEST_KERNELS=6.12 (comma-separated) narrows the kernel matrix for a quick run.
     $kernels = if ($env:KGDBOE_TEST_KERNELS) { $env:KGDBOE_TEST_KERNELS -split ',' } else { '6.12', '6.1' }
     $mainMatrix = foreach ($k in $kernels) { foreach ($n in 'e1000', 'virtio-net') { @{ Kernel = $k; Nic = $n } } }
-    # rtl8139 is left out: QEMU emulates an 8139C+, which needs the 8139cp driver, and the lab
-    # kernel carries 8139too (the guest comes up without eth0).
-    $nicMatrix = if ('6.12' -in $kernels) { 'e1000e', 'vmxnet3', 'pcnet' } else { @() }
+    # rtl8139: QEMU emulates an 8139C+, driven by 8139cp (the lab kernel carries it and 8139too).
+    $nicMatrix = if ('6.12' -in $kernels) { 'e1000e', 'vmxnet3', 'pcnet', 'rtl8139' } else { @() }
 }
 
 BeforeAll {
@@ -194,12 +193,24 @@ Describe 'kgdboe on <Kernel> with <Nic>' -Tag 'Lab', 'Module' -ForEach $mainMatr
         $before = [int](Invoke-LabSsh -Lab $lab -Command 'dmesg | wc -l')
         $address = Get-RuntimeAddress $lab 'linux_banner'
         # While gdb holds the stopped kernel, a stranger tries to take over and to detach it.
-        $stranger = "bash -c 'for i in 1 2 3; do printf `"+`$?#3f`" > /dev/udp/127.0.0.1/$($lab.DebugPort); printf `"`$D#44`" > /dev/udp/127.0.0.1/$($lab.DebugPort); sleep 0.2; done'"
+        # Even a new gdb's first packet (qSupported) is ignored: the attached one is not silent.
+        $stranger = "bash -c 'for i in 1 2 3; do printf `"+`$?#3f`" > /dev/udp/127.0.0.1/$($lab.DebugPort); printf `"`$qSupported#37`" > /dev/udp/127.0.0.1/$($lab.DebugPort); printf `"`$D#44`" > /dev/udp/127.0.0.1/$($lab.DebugPort); sleep 0.2; done'"
         $gdb = Invoke-Gdb $lab @("x/s 0x$('{0:x}' -f $address)", "shell $stranger", "x/s 0x$('{0:x}' -f $address)", 'detach')
         $gdb.ExitCode | Should -Be 0 -Because $gdb.Output
         ([regex]::Matches($gdb.Output, 'Linux version')).Count | Should -Be 2 -Because $gdb.Output
         $log = Invoke-LabSsh -Lab $lab -Command "dmesg | tail -n +$($before + 1)"
         ([regex]::Matches($log, 'peer [\d.]+:\d+ attached')).Count | Should -Be 1 -Because $log
+    }
+
+    It 'hands a stopped kernel to a new gdb once the attached one has gone silent' {
+        $before = [int](Invoke-LabSsh -Lab $lab -Command 'dmesg | wc -l')
+        # A debugger stops the kernel, then dies without detaching.
+        $dead = [RawPeer]::new($lab.DebugPort)
+        try { $null = $dead.Exchange('$?#3f', '\$[ST][0-9a-f]{2}', 60) } finally { $dead.Dispose() }
+        Start-Sleep -Seconds 11
+        Test-BannerSession $lab
+        $log = Invoke-LabSsh -Lab $lab -Command "dmesg | tail -n +$($before + 1)"
+        $log | Should -Match 'peer [\d.]+:\d+ took over'
     }
 
     It 'refuses rmmod while a debugger is attached, and unloads after detach' {

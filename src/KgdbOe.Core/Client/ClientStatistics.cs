@@ -5,7 +5,7 @@ namespace KgdbOe.Client
     /// <summary>Counters of one client's traffic; safe to read while the client works.</summary>
     public sealed class ClientStatistics
     {
-        private long _requests, _retransmissions, _timeouts, _duplicatesDropped, _bytesRead, _bytesWritten, _packetsSent, _packetsReceived;
+        private long _requests, _retransmissions, _timeouts, _duplicatesDropped, _bytesRead, _bytesWritten, _packetsSent, _packetsReceived, _fences;
 
         public long Requests => Interlocked.Read(ref _requests);
         public long Retransmissions => Interlocked.Read(ref _retransmissions);
@@ -17,6 +17,8 @@ namespace KgdbOe.Client
         public long BytesWritten => Interlocked.Read(ref _bytesWritten);
         public long PacketsSent => Interlocked.Read(ref _packetsSent);
         public long PacketsReceived => Interlocked.Read(ref _packetsReceived);
+        /// <summary>qC requests sent so that a late copy of a nudged or resent reply could not pass for the next answer.</summary>
+        public long Fences => Interlocked.Read(ref _fences);
 
         internal void AddRequest() => Interlocked.Increment(ref _requests);
         internal void AddRetransmission() => Interlocked.Increment(ref _retransmissions);
@@ -26,8 +28,9 @@ namespace KgdbOe.Client
         internal void AddBytesWritten(long n) => Interlocked.Add(ref _bytesWritten, n);
         internal void AddPacketSent() => Interlocked.Increment(ref _packetsSent);
         internal void AddPacketReceived() => Interlocked.Increment(ref _packetsReceived);
+        internal void AddFence() => Interlocked.Increment(ref _fences);
 
         public override string ToString() =>
-            $"Requests={Requests} Retransmissions={Retransmissions} Timeouts={Timeouts} DuplicatesDropped={DuplicatesDropped} BytesRead={BytesRead} BytesWritten={BytesWritten}";
+            $"Requests={Requests} Retransmissions={Retransmissions} Timeouts={Timeouts} DuplicatesDropped={DuplicatesDropped} Fences={Fences} BytesRead={BytesRead} BytesWritten={BytesWritten}";
     }
 }

@@ -27,6 +27,12 @@ namespace KgdbOe.Client
         /// <summary>UDP only: the local port to bind (0 = any free port). One fixed port per session.</summary>
         public int LocalPort { get; set; }
 
+        /// <summary>
+        /// UDP only: how many memory-read requests may be in flight at once (1 = strictly one at a time).
+        /// The KGDB stub still answers them one by one; the window hides the round trip between them.
+        /// </summary>
+        public int ReadWindow { get; set; } = 8;
+
         internal ConnectOptions Clone() => (ConnectOptions)MemberwiseClone();
     }
 }

@@ -1,7 +1,9 @@
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using KgdbOe.Protocol;
+using KgdbOe.Session;
 
 namespace KgdbOe.Client
 {
@@ -29,6 +31,8 @@ namespace KgdbOe.Client
                 throw new ArgumentOutOfRangeException(nameof(length), $"{HexAddress(address)} + {length} wraps around the address space.");
             EnsureStopped("read memory");
             long done = 0;
+            if (!_session.IsReliable && _options.ReadWindow > 1 && length > _dialect.MaxReadChunk)
+                done = await ReadPipelinedAsync(address, length, onChunk, progress, ct).ConfigureAwait(false);
             while (done < length)
             {
                 ct.ThrowIfCancellationRequested();
@@ -39,6 +43,39 @@ namespace KgdbOe.Client
                 done += chunk;
                 progress?.Report(done);
             }
+        }
+
+        /// <summary>
+        /// Reads with ReadWindow requests in flight, in batches so a long read starts handing over chunks at
+        /// once. Returns how many bytes were read; an error reply ends it early (the rest is read one request
+        /// at a time, which tells exactly where the error is).
+        /// </summary>
+        private async Task<long> ReadPipelinedAsync(ulong address, long length, Func<ulong, byte[], Task> onChunk, IProgress<long>? progress, CancellationToken ct)
+        {
+            const int batchBytes = 256 * 1024;
+            long done = 0;
+            while (done < length)
+            {
+                var chunks = new List<(ulong At, int Length)>();
+                var requests = new List<PipelinedRequest>();
+                for (long planned = done; planned < length && planned - done < batchBytes;)
+                {
+                    int chunk = NextReadChunk(length - planned);
+                    ulong at = address + (ulong)planned;
+                    chunks.Add((at, chunk));
+                    requests.Add(new PipelinedRequest("m" + Hex.Number(at) + "," + Hex.Number((ulong)chunk), ReplyShape.HexDigits(chunk * 2)));
+                    planned += chunk;
+                }
+                int delivered = await _session.RequestPipelinedAsync(requests, _options.ReadWindow, async (i, reply) =>
+                {
+                    Statistics.AddBytesRead(chunks[i].Length);
+                    await onChunk(chunks[i].At, Hex.Decode(reply)).ConfigureAwait(false);
+                    done += chunks[i].Length;
+                    progress?.Report(done);
+                }, ct).ConfigureAwait(false);
+                if (delivered < requests.Count) break;
+            }
+            return done;
         }
 
         /// <summary>

@@ -20,9 +20,12 @@ namespace KgdbOe.Session
     /// Hence: every packet we send is preceded by '+' in the same datagram (in B it acks a reply whose ack
     /// was lost, in A it is skipped), so our '$' never meets state B; a silent request is first nudged
     /// with '-' (B resends, A ignores) and only then sent again; a reply counts only if it has the shape
-    /// the request expects, and nothing received before a request was sent can answer it.
+    /// the request expects, and nothing received before a request was sent can answer it. A request that
+    /// was nudged or resent may be answered twice, the copy still on its way when the next request goes
+    /// out; the shape cannot tell it from the next answer when both have one (two 1-byte reads), so the
+    /// next request is preceded by a fence: qC, whose answer, coming after the copy, clears the line.
     /// </summary>
-    internal sealed class RemoteSession : IDisposable
+    internal sealed partial class RemoteSession : IDisposable
     {
         private readonly IPacketTransport _transport;
         private readonly SessionOptions _options;
@@ -38,6 +41,7 @@ namespace KgdbOe.Session
         private readonly RoundTripEstimator _rtt;
         private string? _lastAcceptedShape;
         private TimeSpan _lastOkReplyAt = TimeSpan.MinValue;
+        private bool _replyMayRepeat;
         private int _disposed;
 
         public RemoteSession(IPacketTransport transport, SessionOptions options, ClientStatistics stats)
@@ -161,6 +165,7 @@ namespace KgdbOe.Session
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, ct).ConfigureAwait(false);
             }
             DrainStale();
+            if (_replyMayRepeat && !_transport.IsReliable) await FenceAsync(ct).ConfigureAwait(false);
             await SendPacketAsync(payload, ct).ConfigureAwait(false);
             TimeSpan sentAt = _clock.Elapsed;
             int attempts = 1;
@@ -178,19 +183,21 @@ namespace KgdbOe.Session
                     // next packet), and a '-' would make it send that one again. When that reply cannot be told
                     // from ours ("OK" after "OK", or the same shape twice) skip the nudge and resend at once:
                     // requests are idempotent, and the '+' in front acks whatever the stub held.
+                    _replyMayRepeat = true;
                     if (!nudged && !shape.IsOkType && shape.Name != _lastAcceptedShape)
                     {
                         // The reply may be lost while the stub waits for our ack: '-' makes it resend; state A ignores it.
                         _log.Note("timeout: nudge with '-'");
                         await SendRawAsync(new[] { (byte)'-' }, ct).ConfigureAwait(false);
                         nudged = true;
+                        timeout = _rtt.TimedOut();
                         continue;
                     }
                     if (attempts >= maxAttempts)
                         throw new TargetTimeoutException($"No reply to '{Hex.Truncate(payload)}' from {_transport.Description} after {attempts} attempts (last wait {timeout.TotalMilliseconds:0} ms).", payload);
                     attempts++;
                     nudged = false;
-                    timeout = _rtt.Backoff(timeout);
+                    timeout = _rtt.TimedOut();
                     _stats.AddRetransmission();
                     _log.Note($"timeout: resend (attempt {attempts})");
                     await SendPacketAsync(payload, ct).ConfigureAwait(false);
@@ -204,11 +211,13 @@ namespace KgdbOe.Session
                         if (attempts >= _options.MaxAttempts)
                             throw new GdbProtocolException($"The target rejected '{Hex.Truncate(payload)}' {attempts} times.", payload);
                         attempts++;
+                        _replyMayRepeat = true;
                         _stats.AddRetransmission();
                         await SendPacketAsync(payload, ct).ConfigureAwait(false);
                         continue;
                     case WireEventKind.BadPacket:
                         _log.Note("bad packet: " + e.Detail);
+                        _replyMayRepeat = true;
                         if (!shape.IsOkType) await SendRawAsync(new[] { (byte)'-' }, ct).ConfigureAwait(false);
                         continue;
                     case WireEventKind.Packet:
@@ -231,6 +240,21 @@ namespace KgdbOe.Session
                         continue;
                 }
             }
+        }
+
+        /// <summary>
+        /// Asks for the current thread and waits for that answer: everything the stub sent before it, a
+        /// late copy of the previous reply included, is dropped on the way. The stub answers in order, so
+        /// the copy cannot come after the fence's answer (a reordering proxy aside: read lengths vary too).
+        /// </summary>
+        private async Task FenceAsync(CancellationToken ct)
+        {
+            _replyMayRepeat = false;
+            _stats.AddFence();
+            _log.Note("the last reply may come again: fence with qC");
+            await RequestLockedAsync("qC", ReplyShape.CurrentThread, ct, _options.MaxAttempts).ConfigureAwait(false);
+            // A copy of the fence's own answer only passes for another qC answer, which it equals.
+            _replyMayRepeat = false;
         }
 
         /// <summary>

@@ -5,7 +5,9 @@ namespace KgdbOe.Session
     /// <summary>
     /// The retransmission timeout of a lossy link, as TCP computes it (RFC 6298): smoothed round trip plus
     /// four deviations, never above the configured RequestTimeout (the ceiling and the starting value) and
-    /// never below a floor that keeps a slow stub from being flooded. Each resend doubles the wait.
+    /// never below a floor that keeps a slow stub from being flooded. Each timeout doubles the wait, and the
+    /// doubled wait holds for later requests until a clean sample (Karn): a stub that has become slow (a
+    /// loaded TCG guest) is then not nudged on every request, which would only make it answer twice.
     /// </summary>
     internal sealed class RoundTripEstimator
     {
@@ -33,7 +35,11 @@ namespace KgdbOe.Session
             Timeout = Clamp(TimeSpan.FromMilliseconds(_srttMs + Math.Max(4 * _rttVarMs, 10)));
         }
 
-        public TimeSpan Backoff(TimeSpan current) => Clamp(TimeSpan.FromTicks(current.Ticks * 2));
+        public TimeSpan TimedOut()
+        {
+            Timeout = Clamp(TimeSpan.FromTicks(Timeout.Ticks * 2));
+            return Timeout;
+        }
 
         private TimeSpan Clamp(TimeSpan t) => t < Floor ? (Floor < _ceiling ? Floor : _ceiling) : t > _ceiling ? _ceiling : t;
     }

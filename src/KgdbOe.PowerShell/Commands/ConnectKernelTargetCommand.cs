@@ -81,6 +81,11 @@ namespace KgdbOe.PowerShell.Commands
         [ValidateRange(1, 1000)]
         public int MaxAttempts { get; set; } = 12;
 
+        /// <summary>UDP: memory reads in flight at once (1 = one at a time, as gdb does).</summary>
+        [Parameter]
+        [ValidateRange(1, 32)]
+        public int ReadWindow { get; set; } = 8;
+
         /// <summary>Attach without stopping the kernel (no KASLR detection then).</summary>
         [Parameter]
         public SwitchParameter NoBreakIn { get; set; }
@@ -100,6 +105,7 @@ namespace KgdbOe.PowerShell.Commands
                 ConnectTimeout = TimeSpan.FromSeconds(ConnectTimeout),
                 RequestTimeout = TimeSpan.FromSeconds(RequestTimeout),
                 MaxAttempts = MaxAttempts,
+                ReadWindow = ReadWindow,
                 BreakIn = !NoBreakIn,
                 TrafficLog = trafficLog,
             };

@@ -27,16 +27,18 @@ namespace KgdbOe.Tests.Session
         }
 
         [Theory]
-        [InlineData(1)]
-        [InlineData(2)]
-        [InlineData(3)]
-        public async Task Memory_read_through_loss_duplication_and_reordering_is_exact(int seed)
+        [InlineData(1, 1)]
+        [InlineData(2, 4)]
+        [InlineData(3, 8)]
+        public async Task Memory_read_through_loss_duplication_and_reordering_is_exact(int seed, int readWindow)
         {
             byte[] memory = RandomMemory(64 * 1024, seed);
             var faults = new FaultPolicy(seed, loss: 0.10, duplicate: 0.05, maxDelayMs: 5);
             using var stub = new SimulatedKgdbStub(faults, memory, calls: 0);
             using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-            using KernelDebugClient client = await KernelDebugClient.ConnectAsync(Endpoint, stub, Options(), cts.Token);
+            ConnectOptions options = Options();
+            options.ReadWindow = readWindow;
+            using KernelDebugClient client = await KernelDebugClient.ConnectAsync(Endpoint, stub, options, cts.Token);
             byte[] read = await client.ReadMemoryAsync(SimulatedKgdbStub.MemoryBase, memory.Length, null, cts.Token);
             Assert.Equal(memory, read);
             Assert.True(faults.Dropped > 0 && faults.Duplicated > 0, "the run must actually have lost and duplicated datagrams");
@@ -113,6 +115,25 @@ namespace KgdbOe.Tests.Session
         }
 
         [Fact]
+        public async Task A_slow_stub_answering_a_nudge_twice_does_not_shift_one_byte_reads()
+        {
+            // Seen on a loaded lab: a reply slower than the retransmission timeout, the nudge that followed made
+            // the stub send it again, and that in-order copy was taken as the answer to the next 1-byte read
+            // ("Liiux": the 'i' of an earlier read of "version"). Every reply here is 100 ms late, in order.
+            byte[] memory = Enumerable.Range(0, 64).Select(i => (byte)(0x40 + i)).ToArray();
+            var faults = new FaultPolicy(9) { Script = (toStub, d) => toStub ? null : new[] { 100 } };
+            using var stub = new SimulatedKgdbStub(faults, memory, calls: 0);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            using KernelDebugClient client = await KernelDebugClient.ConnectAsync(Endpoint, stub, Options(), cts.Token);
+            for (int i = 0; i < 8; i++)
+            {
+                byte[] one = await client.ReadMemoryAsync(SimulatedKgdbStub.MemoryBase + (ulong)i, 1, null, cts.Token);
+                Assert.Equal(memory[i], one[0]);
+            }
+            Assert.True(client.Statistics.Fences > 0, "the nudged replies must have been fenced off");
+        }
+
+        [Fact]
         public async Task A_late_reply_to_a_resent_request_is_dropped_by_its_shape()
         {
             byte[] memory = RandomMemory(8192, 7);
@@ -125,7 +146,35 @@ namespace KgdbOe.Tests.Session
             using KernelDebugClient client = await KernelDebugClient.ConnectAsync(Endpoint, stub, Options(), cts.Token);
             byte[] read = await client.ReadMemoryAsync(SimulatedKgdbStub.MemoryBase, 4000, null, cts.Token);
             Assert.Equal(memory.Take(4000), read);
-            Assert.True(client.Statistics.Timeouts > 0);
+            // One at a time it is a timeout; pipelined, the replies that overtake it give it away sooner.
+            Assert.True(client.Statistics.Retransmissions > 0);
+            await Task.Delay(300, cts.Token);
+            Assert.Equal(memory.Skip(4000).Take(100), await client.ReadMemoryAsync(SimulatedKgdbStub.MemoryBase + 4000, 100, null, cts.Token));
+            Assert.True(client.Statistics.DuplicatesDropped > 0, "the late reply must have been seen and dropped");
+        }
+
+        [Fact]
+        public async Task An_error_in_a_pipelined_read_names_the_chunk_that_failed()
+        {
+            // The read runs past the end of the stub's memory: pipelined, the E22 could answer any request in
+            // flight, so the client finishes one request at a time and names the exact chunk.
+            byte[] memory = RandomMemory(8192, 10);
+            using var stub = new SimulatedKgdbStub(new FaultPolicy(10), memory, calls: 0);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            ConnectOptions options = Options();
+            options.ReadWindow = 8;
+            using KernelDebugClient client = await KernelDebugClient.ConnectAsync(Endpoint, stub, options, cts.Token);
+            ulong start = SimulatedKgdbStub.MemoryBase + 4096, end = SimulatedKgdbStub.MemoryBase + 8192;
+            var chunks = new System.Collections.Generic.List<(ulong At, int Length)>();
+            var e = await Assert.ThrowsAsync<TargetErrorException>(() => client.ReadMemoryAsync(start, 6000, (at, bytes) =>
+            {
+                chunks.Add((at, bytes.Length));
+                return Task.CompletedTask;
+            }, null, cts.Token));
+            ulong readUpTo = start + (ulong)chunks.Sum(c => c.Length);
+            Assert.Equal(readUpTo, e.Address);
+            Assert.True(readUpTo <= end && readUpTo + 511 > end, $"the failing chunk at 0x{readUpTo:x} must be the one that crosses the end");
+            Assert.Equal(memory.Skip(4096).Take(100), await client.ReadMemoryAsync(start, 100, null, cts.Token));
         }
 
         [Fact]

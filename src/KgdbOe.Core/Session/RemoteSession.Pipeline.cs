@@ -1,0 +1,147 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using KgdbOe.Protocol;
+
+namespace KgdbOe.Session
+{
+    /// <summary>One request of a pipelined batch.</summary>
+    internal readonly struct PipelinedRequest
+    {
+        public PipelinedRequest(string payload, ReplyShape shape)
+        {
+            Payload = payload;
+            Shape = shape;
+        }
+
+        public string Payload { get; }
+        public ReplyShape Shape { get; }
+    }
+
+    internal sealed partial class RemoteSession
+    {
+        /// <summary>A pipelined request on its way: when it went, how often, and how many later replies overtook it.</summary>
+        private sealed class InFlight
+        {
+            public InFlight(int index, TimeSpan sentAt)
+            {
+                Index = index;
+                SentAt = sentAt;
+            }
+
+            public int Index { get; }
+            public TimeSpan SentAt { get; set; }
+            public int Attempts { get; set; } = 1;
+            public int Overtaken { get; set; }
+        }
+
+        /// <summary>
+        /// Several requests in flight at once on a lossy link. The KGDB stub reads them in order from the I/O
+        /// driver's ring, and the '+' in front of each acks the reply before it, so the stub never waits for
+        /// us between them. Replies are matched by shape, which must differ between the requests in flight
+        /// (reads of distinct lengths): one is never sent while another of its shape is out. A request whose
+        /// reply does not come within the timeout, or that two later replies overtook (the stub answers in
+        /// order, so it or its reply was lost), is sent again. Replies go to onReply in request order.
+        /// An error or empty reply could belong to any request in flight: the batch stops there and returns
+        /// how many replies were handed over, so the caller asks for the rest one at a time.
+        /// </summary>
+        public async Task<int> RequestPipelinedAsync(IReadOnlyList<PipelinedRequest> requests, int window, Func<int, string, Task> onReply, CancellationToken ct)
+        {
+            if (window < 1) throw new ArgumentOutOfRangeException(nameof(window), window, "The window must be at least 1.");
+            await _conversation.WaitAsync(ct).ConfigureAwait(false);
+            var inFlight = new List<InFlight>();
+            try
+            {
+                DrainStale();
+                if (_replyMayRepeat && !_transport.IsReliable) await FenceAsync(ct).ConfigureAwait(false);
+                var arrived = new Dictionary<int, string>();
+                int nextToSend = 0, nextToDeliver = 0;
+                TimeSpan timeout = _rtt.Timeout;
+                while (nextToDeliver < requests.Count)
+                {
+                    // Fill the window; replies held for in-order delivery count against it too.
+                    while (nextToSend < requests.Count && nextToSend - nextToDeliver < window && !ShapeInFlight(requests, inFlight, requests[nextToSend].Shape))
+                    {
+                        _stats.AddRequest();
+                        inFlight.Add(new InFlight(nextToSend, _clock.Elapsed));
+                        await SendPacketAsync(requests[nextToSend].Payload, ct).ConfigureAwait(false);
+                        nextToSend++;
+                    }
+                    while (arrived.TryGetValue(nextToDeliver, out string? reply))
+                    {
+                        arrived.Remove(nextToDeliver);
+                        await onReply(nextToDeliver, reply).ConfigureAwait(false);
+                        nextToDeliver++;
+                    }
+                    if (inFlight.Count == 0) continue;
+
+                    TimeSpan oldest = inFlight[0].SentAt;
+                    foreach (InFlight f in inFlight) if (f.SentAt < oldest) oldest = f.SentAt;
+                    TimeSpan wait = oldest + timeout - _clock.Elapsed;
+                    (bool got, WireEvent e) = await _incoming.TryDequeueAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, ct).ConfigureAwait(false);
+                    if (!got)
+                    {
+                        _stats.AddTimeout();
+                        timeout = _rtt.TimedOut();
+                        foreach (InFlight f in inFlight)
+                            if (_clock.Elapsed - f.SentAt >= TimeSpan.FromTicks(timeout.Ticks / 2)) await ResendAsync(requests, f, "timeout", ct).ConfigureAwait(false);
+                        continue;
+                    }
+                    if (e.Kind != WireEventKind.Packet) continue; // acks need no answer; a bad packet is recovered like a lost one
+                    string text = e.PayloadText;
+                    InFlight? match = null;
+                    foreach (InFlight f in inFlight)
+                        if (requests[f.Index].Shape.Accepts(text) && (match == null || f.Index < match.Index)) match = f;
+                    if (match == null)
+                    {
+                        _stats.AddDuplicateDropped();
+                        _log.Note($"dropped '{Hex.Truncate(text, 40)}': no request in flight has its shape");
+                        continue;
+                    }
+                    if (text.Length == 0 || Replies.IsError(text))
+                    {
+                        _log.Note($"'{text}' could answer any request in flight: finish the batch one request at a time");
+                        break;
+                    }
+                    if (match.Attempts == 1) _rtt.Sample(_clock.Elapsed - match.SentAt);
+                    inFlight.Remove(match);
+                    arrived[match.Index] = text;
+                    _lastAcceptedShape = requests[match.Index].Shape.Name;
+                    foreach (InFlight f in inFlight)
+                    {
+                        if (f.Index > match.Index || ++f.Overtaken < 2) continue;
+                        f.Overtaken = 0;
+                        await ResendAsync(requests, f, "overtaken twice", ct).ConfigureAwait(false);
+                    }
+                }
+                return nextToDeliver;
+            }
+            finally
+            {
+                // Replies still on their way must not pass for the next request's answer.
+                if (inFlight.Count > 0) _replyMayRepeat = true;
+                _conversation.Release();
+            }
+        }
+
+        private static bool ShapeInFlight(IReadOnlyList<PipelinedRequest> requests, List<InFlight> inFlight, ReplyShape shape)
+        {
+            foreach (InFlight f in inFlight)
+                if (requests[f.Index].Shape.Name == shape.Name) return true;
+            return false;
+        }
+
+        private async Task ResendAsync(IReadOnlyList<PipelinedRequest> requests, InFlight f, string why, CancellationToken ct)
+        {
+            if (f.Attempts >= _options.MaxAttempts)
+                throw new Client.TargetTimeoutException($"No reply to '{Hex.Truncate(requests[f.Index].Payload)}' from {_transport.Description} after {f.Attempts} attempts.", requests[f.Index].Payload);
+            f.Attempts++;
+            f.SentAt = _clock.Elapsed;
+            _replyMayRepeat = true;
+            _stats.AddRetransmission();
+            _log.Note($"{why}: resend '{Hex.Truncate(requests[f.Index].Payload, 40)}' (attempt {f.Attempts})");
+            await SendPacketAsync(requests[f.Index].Payload, ct).ConfigureAwait(false);
+        }
+    }
+}
