@@ -247,12 +247,15 @@ namespace KgdbOe.Session
         /// late copy of the previous reply included, is dropped on the way. The stub answers in order, so
         /// the copy cannot come after the fence's answer (a reordering proxy aside: read lengths vary too).
         /// </summary>
+        /// <summary>Only a real QC answer ends a fence: an error or empty reply may be a late one to anything.</summary>
+        private static readonly ReplyShape FenceReply = ReplyShape.Custom("QC", p => p.StartsWith("QC", StringComparison.Ordinal));
+
         private async Task FenceAsync(CancellationToken ct)
         {
             _replyMayRepeat = false;
             _stats.AddFence();
             _log.Note("the last reply may come again: fence with qC");
-            await RequestLockedAsync("qC", ReplyShape.CurrentThread, ct, _options.MaxAttempts).ConfigureAwait(false);
+            await RequestLockedAsync("qC", FenceReply, ct, _options.MaxAttempts).ConfigureAwait(false);
             // A copy of the fence's own answer only passes for another qC answer, which it equals.
             _replyMayRepeat = false;
         }

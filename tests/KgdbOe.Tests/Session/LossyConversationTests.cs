@@ -159,7 +159,8 @@ namespace KgdbOe.Tests.Session
             // The read runs past the end of the stub's memory: pipelined, the E22 could answer any request in
             // flight, so the client finishes one request at a time and names the exact chunk.
             byte[] memory = RandomMemory(8192, 10);
-            using var stub = new SimulatedKgdbStub(new FaultPolicy(10), memory, calls: 0);
+            var stubFaults = new FaultPolicy(10);
+            using var stub = new SimulatedKgdbStub(stubFaults, memory, calls: 0);
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             ConnectOptions options = Options();
             options.ReadWindow = 8;
@@ -175,6 +176,25 @@ namespace KgdbOe.Tests.Session
             Assert.Equal(readUpTo, e.Address);
             Assert.True(readUpTo <= end && readUpTo + 511 > end, $"the failing chunk at 0x{readUpTo:x} must be the one that crosses the end");
             Assert.Equal(memory.Skip(4096).Take(100), await client.ReadMemoryAsync(start, 100, null, cts.Token));
+
+            // All of a window failing: seven late E22s are still on their way when the error is thrown. A slow
+            // link delivers every datagram from the stub 15 ms after the one before, in order, as a busy lab does.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            long lastDue = 0;
+            stubFaults.Script = (toStub, d) =>
+            {
+                if (toStub) return null;
+                lock (clock)
+                {
+                    long now = clock.ElapsedMilliseconds, due = Math.Max(now, lastDue) + 15;
+                    lastDue = due;
+                    return new[] { (int)(due - now) };
+                }
+            };
+            e = await Assert.ThrowsAsync<TargetErrorException>(() => client.ReadMemoryAsync(0x10, 4096, null, cts.Token));
+            Assert.Equal(0x10UL, e.Address);
+            Assert.Equal(memory.Take(9), await client.ReadMemoryAsync(SimulatedKgdbStub.MemoryBase, 9, null, cts.Token));
+            Assert.Equal(memory.Skip(9).Take(13), await client.ReadMemoryAsync(SimulatedKgdbStub.MemoryBase + 9, 13, null, cts.Token));
         }
 
         [Fact]
