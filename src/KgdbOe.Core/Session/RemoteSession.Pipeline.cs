@@ -6,19 +6,6 @@ using KgdbOe.Protocol;
 
 namespace KgdbOe.Session
 {
-    /// <summary>One request of a pipelined batch.</summary>
-    internal readonly struct PipelinedRequest
-    {
-        public PipelinedRequest(string payload, ReplyShape shape)
-        {
-            Payload = payload;
-            Shape = shape;
-        }
-
-        public string Payload { get; }
-        public ReplyShape Shape { get; }
-    }
-
     internal sealed partial class RemoteSession
     {
         /// <summary>A pipelined request on its way: when it went, how often, and how many later replies overtook it.</summary>

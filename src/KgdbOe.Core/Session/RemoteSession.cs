@@ -242,14 +242,14 @@ namespace KgdbOe.Session
             }
         }
 
+        /// <summary>Only a real QC answer ends a fence: an error or empty reply may be a late one to anything.</summary>
+        private static readonly ReplyShape FenceReply = ReplyShape.Custom("QC", p => p.StartsWith("QC", StringComparison.Ordinal));
+
         /// <summary>
         /// Asks for the current thread and waits for that answer: everything the stub sent before it, a
         /// late copy of the previous reply included, is dropped on the way. The stub answers in order, so
         /// the copy cannot come after the fence's answer (a reordering proxy aside: read lengths vary too).
         /// </summary>
-        /// <summary>Only a real QC answer ends a fence: an error or empty reply may be a late one to anything.</summary>
-        private static readonly ReplyShape FenceReply = ReplyShape.Custom("QC", p => p.StartsWith("QC", StringComparison.Ordinal));
-
         private async Task FenceAsync(CancellationToken ct)
         {
             _replyMayRepeat = false;
