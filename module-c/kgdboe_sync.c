@@ -335,9 +335,11 @@ void kgdboe_sync_freeze(void)
 }
 
 /*
- * post_exception: stopped, before the other CPUs are released. A single
- * step resumes this CPU only, with the others still frozen (and the
- * irq_work would run at once): keep IRQs and TX queues frozen then.
+ * post_exception: stopped, before the other CPUs are released. For a
+ * single step keep IRQs and TX queues frozen: the step's stop follows at
+ * once and keeps the freeze it finds. On x86 the other CPUs do run during
+ * a gdb 's' (kgdb_single_step stays 0); a frozen TX queue only makes them
+ * back off, and the NIC's IRQ waits for the next thaw.
  */
 void kgdboe_sync_thaw(bool stepping)
 {
