@@ -22,6 +22,7 @@ function Invoke-GdbScript {
         Stop-Process -Id $gdb.Id -Force
         throw "gdb: script $script did not finish within $TimeoutSeconds s: $(Get-Content -Raw $log -ErrorAction Ignore)"
     }
+    $gdb.WaitForExit()  # the redirected output is copied asynchronously; this waits for it
     $output = (Get-Content -Raw $log) + (Get-Content -Raw "$log.err")
     $times = @{}
     foreach ($m in [regex]::Matches($output, '(?m)^BENCH (\S+) ([0-9.]+)')) {

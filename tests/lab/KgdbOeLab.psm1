@@ -124,7 +124,8 @@ function Test-LabProcess($State) {
 function Start-KgdbOeLab {
     <#
     .SYNOPSIS
-    Boots a lab VM (kernel 6.12 or 6.1) and returns how to reach it once SSH answers.
+    Boots a lab VM (kernel 6.12 or 6.1, or 'stock': Debian's own kernel, without KGDB) and returns
+    how to reach it once SSH answers.
     .DESCRIPTION
     Builds (or takes from the cache) the lab kernel and initramfs, picks free loopback ports unless
     given, starts QEMU in TCG with the serial console captured to a log, waits for SSH and writes
@@ -147,8 +148,8 @@ function Start-KgdbOeLab {
         [string] $QemuPath = 'qemu-system-x86_64',
         [int] $TimeoutSeconds = 240
     )
-    if ($Kernel -notin $script:KnownKernels) {
-        throw "lab: unknown kernel version '$Kernel' (known: $($script:KnownKernels -join ', '))"
+    if ($Kernel -notin $script:KnownKernels -and $Kernel -ne 'stock') {
+        throw "lab: unknown kernel version '$Kernel' (known: $($script:KnownKernels -join ', '), stock)"
     }
     if (-not $script:NicDevices.ContainsKey($Nic)) {
         throw "lab: unknown NIC model '$Nic' (known: $($script:NicDevices.Keys -join ', '))"
@@ -165,8 +166,10 @@ function Start-KgdbOeLab {
     $running = Get-KgdbOeLab -Name $Name
     if ($running) { return $running }
 
-    $kernelDir = Invoke-LabBuildScript 'build-kernel.sh' @($Kernel)
     $initrdDir = Invoke-LabBuildScript 'build-initramfs.sh' @()
+    $kernelDir = if ($Kernel -eq 'stock') { Invoke-LabBuildScript 'fetch-stock-kernel.sh' @() } else { Invoke-LabBuildScript 'build-kernel.sh' @($Kernel) }
+    # The stock kernel's initramfs is the lab's plus its NIC driver.
+    $initramfs = if ($Kernel -eq 'stock') { Join-Path $kernelDir 'initramfs.cpio.gz' } else { Join-Path $initrdDir 'initramfs.cpio.gz' }
     $stateDir = Get-LabStateDir $Name
     New-Item -ItemType Directory -Force $stateDir | Out-Null
     Remove-Item -Force -ErrorAction Ignore (Join-Path $stateDir '*')
@@ -188,7 +191,7 @@ function Start-KgdbOeLab {
         if ($RootDisk) {
             $qemuArgs += '-drive', "file=$RootDisk,if=virtio,format=raw"
         } else {
-            $qemuArgs += '-initrd', (Join-Path $initrdDir 'initramfs.cpio.gz')
+            $qemuArgs += '-initrd', $initramfs
         }
         if ($gdb) { $qemuArgs += '-gdb', "tcp:127.0.0.1:$gdb" }
         $err = & $QemuPath @qemuArgs 2>&1

@@ -8,6 +8,9 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts /tmp /var/log /run
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /tmp
+mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
+# A distribution kernel (fetch-stock-kernel.sh) brings its NIC driver as a module.
+for m in /lib/modules/*.ko; do [ -e "$m" ] && insmod "$m"; done
 hostname kgdboe-lab
 ip link set lo up
 ip link set eth0 up

@@ -74,6 +74,7 @@ try {
         Stop-Process -Id $gdb.Id -Force
         throw "gdb-soak: gdb did not finish $Count hits within $TimeoutSeconds s; log: $(Get-Content -Raw $gdbLog)"
     }
+    $gdb.WaitForExit()  # the redirected output is copied asynchronously; this waits for it
     $watch.Stop()
     $output = (Get-Content -Raw $gdbLog) + (Get-Content -Raw (Join-Path $work 'gdb.err'))
 } finally {

@@ -1,6 +1,7 @@
 # Deployment over SSH against the lab: Install-KgdboeModule / Uninstall-KgdboeModule with the real
 # kgdboe.ko in the busybox lab (dropbear) on both kernels, every SSH failure the cmdlets promise a
-# stable error id for, and the build on the target in the Debian guest (OpenSSH, gcc, headers).
+# stable error id for, the build on the target in the Debian guest (OpenSSH, gcc, headers), and
+# Debian's own kernel, which has no KGDB and can be locked down.
 # Guest state is checked from the guest itself (/proc/modules, dmesg) through the lab's own ssh.
 BeforeDiscovery {
     $Kernels = '6.12', '6.1'
@@ -143,6 +144,38 @@ Describe 'Install-KgdboeModule with a prebuilt module, kernel <_>' -Tag 'Lab', '
         Get-ErrorId $e | Should -Be 'KgdbOe.BuildToolsMissing'
         $e.Exception.Message | Should -Match 'gcc'
         $e.CategoryInfo.Category | Should -Be 'NotInstalled'
+    }
+}
+
+Describe 'Install-KgdboeModule on a kernel that cannot be debugged (Debian''s own)' -Tag 'Lab', 'Deployment' {
+    BeforeAll {
+        # Debian builds its kernel without KGDB and with the lockdown LSM: both refusals, for real.
+        $lab = Get-TestLab -Kernel stock -Cpus 1
+        if ((Invoke-LabSsh -Lab $lab -Command 'cat /sys/kernel/security/lockdown') -notmatch '\[none\]') {
+            # A lab kept from an earlier run is still locked down (lockdown only goes up): boot it again.
+            Stop-KgdbOeLab -Name $lab.Name
+            $lab = Get-TestLab -Kernel stock -Cpus 1
+        }
+        $login = Get-LabLogin $lab
+        $source = Join-Path $Root 'module-c'
+    }
+
+    It 'says the kernel has no KGDB, and uploads nothing' {
+        $e = Get-CmdletError { Install-KgdboeModule @login -SourcePath $source }
+        Get-ErrorId $e | Should -Be 'KgdbOe.KernelWithoutKgdb'
+        $e.CategoryInfo.Category | Should -Be 'NotInstalled'
+        $e.TargetObject | Should -Be '127.0.0.1'
+        $e.Exception.Message | Should -Match ([regex]::Escape($lab.KernelRelease))
+        Invoke-LabSsh -Lab $lab -Command 'ls /tmp' | Should -Not -Match 'kgdboe'
+    }
+
+    It 'says the kernel is locked down (checked before KGDB)' {
+        # Lockdown can only be raised at run time: this test comes last.
+        $null = Invoke-LabSsh -Lab $lab -Command 'echo integrity > /sys/kernel/security/lockdown'
+        $e = Get-CmdletError { Install-KgdboeModule @login -SourcePath $source }
+        Get-ErrorId $e | Should -Be 'KgdbOe.KernelLockdown'
+        $e.CategoryInfo.Category | Should -Be 'SecurityError'
+        $e.Exception.Message | Should -Match "lockdown mode 'integrity'"
     }
 }
 

@@ -59,6 +59,9 @@ BeforeAll {
                 Stop-Process -Id $gdb.Id -Force
                 throw "gdb did not finish within $TimeoutSeconds s: $(Get-Content -Raw $out)"
             }
+            # Start-Process copies the redirected output asynchronously; only the
+            # untimed WaitForExit() waits for that copy to finish.
+            $gdb.WaitForExit()
             [pscustomobject]@{ ExitCode = $gdb.ExitCode; Output = (Get-Content -Raw $out) + (Get-Content -Raw $err) }
         } finally { Remove-Item $out, $err -ErrorAction Ignore }
     }

@@ -41,7 +41,7 @@ namespace KgdbOe.Session
             try
             {
                 DrainStale();
-                if (_replyMayRepeat && !_transport.IsReliable) await FenceAsync(ct).ConfigureAwait(false);
+                await FenceIfReplyMayRepeatAsync(ct).ConfigureAwait(false);
                 var arrived = new Dictionary<int, string>();
                 int nextToSend = 0, nextToDeliver = 0;
                 TimeSpan timeout = _rtt.Timeout;
@@ -82,7 +82,7 @@ namespace KgdbOe.Session
                         if (requests[f.Index].Shape.Accepts(text) && (match == null || f.Index < match.Index)) match = f;
                     if (match == null)
                     {
-                        _stats.AddDuplicateDropped();
+                        DroppedDuplicate();
                         _log.Note($"dropped '{Hex.Truncate(text, 40)}': no request in flight has its shape");
                         continue;
                     }
@@ -95,6 +95,7 @@ namespace KgdbOe.Session
                     inFlight.Remove(match);
                     arrived[match.Index] = text;
                     _lastAcceptedShape = requests[match.Index].Shape.Name;
+                    _ackOwedSince = _clock.Elapsed;
                     foreach (InFlight f in inFlight)
                     {
                         if (f.Index > match.Index || ++f.Overtaken < 2) continue;

@@ -42,6 +42,15 @@ namespace KgdbOe.Session
         private string? _lastAcceptedShape;
         private TimeSpan _lastOkReplyAt = TimeSpan.MinValue;
         private bool _replyMayRepeat;
+
+        /// <summary>When we took the last reply that only the '+' in front of our next packet will ack (null: none owed).</summary>
+        private TimeSpan? _ackOwedSince;
+
+        /// <summary>The link itself has duplicated a datagram (a copy that no resend, nudge or pause of ours explains).</summary>
+        private bool _linkDuplicates;
+
+        /// <summary>A fence is out: what it drops is the copy it was sent for.</summary>
+        private bool _fencing;
         private int _disposed;
 
         public RemoteSession(IPacketTransport transport, SessionOptions options, ClientStatistics stats)
@@ -120,6 +129,7 @@ namespace KgdbOe.Session
             byte[] packet = PacketEncoder.Encode(payload);
             _stats.AddPacketSent();
             if (_transport.IsReliable) return SendRawAsync(packet, ct);
+            _ackOwedSince = null; // the '+' in front acks it
             var framed = new byte[packet.Length + 1];
             framed[0] = (byte)'+';
             packet.CopyTo(framed, 1);
@@ -133,7 +143,7 @@ namespace KgdbOe.Session
             {
                 if (e.Kind != WireEventKind.Packet) continue;
                 if (Replies.IsStop(e.PayloadText) && _pendingStop == null && _expectingStop) { _pendingStop = e.PayloadText; continue; }
-                _stats.AddDuplicateDropped();
+                DroppedDuplicate();
             }
         }
 
@@ -159,13 +169,13 @@ namespace KgdbOe.Session
         private async Task<string> RequestLockedAsync(string payload, ReplyShape shape, CancellationToken ct, int maxAttempts)
         {
             _stats.AddRequest();
-            if (!_transport.IsReliable && shape.IsOkType && _lastOkReplyAt != TimeSpan.MinValue)
+            if (!_transport.IsReliable && shape.IsOkType && _lastOkReplyAt != TimeSpan.MinValue && _linkDuplicates)
             {
                 TimeSpan wait = _lastOkReplyAt + _options.OkQuarantine - _clock.Elapsed;
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, ct).ConfigureAwait(false);
             }
             DrainStale();
-            if (_replyMayRepeat && !_transport.IsReliable) await FenceAsync(ct).ConfigureAwait(false);
+            await FenceIfReplyMayRepeatAsync(ct).ConfigureAwait(false);
             await SendPacketAsync(payload, ct).ConfigureAwait(false);
             TimeSpan sentAt = _clock.Elapsed;
             int attempts = 1;
@@ -229,17 +239,38 @@ namespace KgdbOe.Session
                             // No ack of its own on a lossy link: the '+' in front of our next packet is the ack,
                             // which halves the datagrams the target's driver must take while stopped.
                             _lastAcceptedShape = shape.Name;
+                            _ackOwedSince = _clock.Elapsed;
                             if (shape.IsOkType) _lastOkReplyAt = _clock.Elapsed;
                             return text;
                         }
                         if (Replies.IsStop(text) && _expectingStop && _pendingStop == null) { _pendingStop = text; continue; }
                         if (_transport.IsReliable)
                             throw new GdbProtocolException($"Reply '{Hex.Truncate(text)}' to '{Hex.Truncate(payload)}' is not {shape.Name}.", payload);
-                        _stats.AddDuplicateDropped();
+                        DroppedDuplicate();
                         _log.Note($"dropped '{Hex.Truncate(text, 40)}': not {shape.Name}");
                         continue;
                 }
             }
+        }
+
+        /// <summary>
+        /// Before a request on a lossy link, fences off a reply that may come again: after a resend, nudge or
+        /// bad packet, and after a pause. Our only ack of a reply is the '+' in front of the next request, and
+        /// a stub left waiting for it may send the reply again (kgdboe has it do so after 1.5 s of silence).
+        /// </summary>
+        private async Task FenceIfReplyMayRepeatAsync(CancellationToken ct)
+        {
+            if (_transport.IsReliable) return;
+            if (AckOverdue) _replyMayRepeat = true;
+            if (_replyMayRepeat) await FenceAsync(ct).ConfigureAwait(false);
+        }
+
+        private bool AckOverdue => _ackOwedSince is TimeSpan since && _clock.Elapsed - since >= _options.IdleBeforeFence;
+
+        private void DroppedDuplicate()
+        {
+            _stats.AddDuplicateDropped();
+            if (!_replyMayRepeat && !_fencing && !AckOverdue) _linkDuplicates = true;
         }
 
         /// <summary>Only a real QC answer ends a fence: an error or empty reply may be a late one to anything.</summary>
@@ -253,9 +284,18 @@ namespace KgdbOe.Session
         private async Task FenceAsync(CancellationToken ct)
         {
             _replyMayRepeat = false;
+            _ackOwedSince = null;
             _stats.AddFence();
             _log.Note("the last reply may come again: fence with qC");
-            await RequestLockedAsync("qC", FenceReply, ct, _options.MaxAttempts).ConfigureAwait(false);
+            _fencing = true;
+            try
+            {
+                await RequestLockedAsync("qC", FenceReply, ct, _options.MaxAttempts).ConfigureAwait(false);
+            }
+            finally
+            {
+                _fencing = false;
+            }
             // A copy of the fence's own answer only passes for another qC answer, which it equals.
             _replyMayRepeat = false;
         }
@@ -276,6 +316,7 @@ namespace KgdbOe.Session
                 _expectingStop = true;
                 _lastResume = payload;
                 DrainStale();
+                await FenceIfReplyMayRepeatAsync(ct).ConfigureAwait(false);
                 await SendPacketAsync(payload, ct).ConfigureAwait(false);
                 if (_transport.IsReliable) return;
                 int attempts = 1;
@@ -288,7 +329,7 @@ namespace KgdbOe.Session
                         if (e.Kind == WireEventKind.Ack) return;
                         if (e.Kind == WireEventKind.Packet && Replies.IsStop(e.PayloadText)) { _pendingStop = e.PayloadText; return; }
                         if (e.Kind == WireEventKind.BadPacket) { await SendRawAsync(new[] { (byte)'-' }, ct).ConfigureAwait(false); continue; }
-                        if (e.Kind == WireEventKind.Packet) _stats.AddDuplicateDropped();
+                        if (e.Kind == WireEventKind.Packet) DroppedDuplicate();
                         continue;
                     }
                     _stats.AddTimeout();
@@ -359,7 +400,7 @@ namespace KgdbOe.Session
                     if (e.Kind == WireEventKind.BadPacket) { if (!_transport.IsReliable) await SendRawAsync(new[] { (byte)'-' }, ct).ConfigureAwait(false); continue; }
                     if (e.Kind != WireEventKind.Packet) continue;
                     if (Replies.IsStop(e.PayloadText)) { _pendingStop = e.PayloadText; continue; }
-                    _stats.AddDuplicateDropped();
+                    DroppedDuplicate();
                     if (!_transport.IsReliable && _lastResume != null)
                     {
                         // The same non-stop reply again and again after our nudges: the stub sits in put_packet

@@ -68,18 +68,19 @@ namespace KgdbOe.PowerShell.Deployment
                 throw new DeploymentException(DeploymentErrorIds.RemoteUserNotRoot, ErrorCategory.PermissionDenied, host,
                     $"{endpoint}: loading a kernel module needs root; log in as root (-UserName root or a root -Credential).");
             }
+            // Lockdown first: it refuses debugging whatever the kernel was built with.
+            if (Lockdown != null && Lockdown != "none")
+            {
+                throw new DeploymentException(DeploymentErrorIds.KernelLockdown, ErrorCategory.SecurityError, host,
+                    $"The kernel of {host} runs in lockdown mode '{Lockdown}' (/sys/kernel/security/lockdown), which " +
+                    "refuses kernel debugging. Boot it with lockdown=none (and Secure Boot off) to use kgdboe.");
+            }
             if (!HasKgdb)
             {
                 throw new DeploymentException(DeploymentErrorIds.KernelWithoutKgdb, ErrorCategory.NotInstalled, host,
                     $"The kernel of {host} ({KernelRelease}) has no KGDB: kgdb_register_io_module is not in /proc/kallsyms " +
                     "and /sys/module/kgdb does not exist. kgdboe needs a kernel built with CONFIG_KGDB=y " +
                     "(most distribution kernels leave it off).");
-            }
-            if (Lockdown != null && Lockdown != "none")
-            {
-                throw new DeploymentException(DeploymentErrorIds.KernelLockdown, ErrorCategory.SecurityError, host,
-                    $"The kernel of {host} runs in lockdown mode '{Lockdown}' (/sys/kernel/security/lockdown), which " +
-                    "refuses kernel debugging. Boot it with lockdown=none (and Secure Boot off) to use kgdboe.");
             }
             if (KgdboeLoaded)
             {

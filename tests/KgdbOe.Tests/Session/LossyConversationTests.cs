@@ -134,6 +134,35 @@ namespace KgdbOe.Tests.Session
         }
 
         [Fact]
+        public async Task After_a_pause_a_reply_sent_again_is_not_taken_for_the_next_answer()
+        {
+            // Our ack of a reply is the '+' in front of the next request, and kgdboe has a stub left waiting for
+            // it send the reply again after 1.5 s. Here such a copy of a write's "OK" crosses the next write,
+            // whose first datagram is lost: taken as that write's answer, the write would never happen.
+            byte[] memory = new byte[64];
+            string second = (SimulatedKgdbStub.MemoryBase + 32).ToString("x");
+            int armed = 0, lost = 0;
+            var faults = new FaultPolicy(13)
+            {
+                Script = (toStub, d) => toStub
+                    ? (d.Contains(second) && Interlocked.Exchange(ref lost, 1) == 0 ? Array.Empty<int>() : new[] { 0 })
+                    : (d.Contains("$OK#") && Interlocked.Exchange(ref armed, 0) == 1 ? new[] { 100, 1200 } : new[] { 100 }),
+            };
+            using var stub = new SimulatedKgdbStub(faults, memory, calls: 0);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            ConnectOptions options = Options();
+            options.RequestTimeout = TimeSpan.FromMilliseconds(400);
+            using KernelDebugClient client = await KernelDebugClient.ConnectAsync(Endpoint, stub, options, cts.Token);
+            Volatile.Write(ref armed, 1);
+            await client.WriteMemoryAsync(SimulatedKgdbStub.MemoryBase, new byte[] { 1, 2, 3, 4 }, cts.Token);
+            await Task.Delay(1050, cts.Token);
+            await client.WriteMemoryAsync(SimulatedKgdbStub.MemoryBase + 32, new byte[] { 5, 6, 7, 8 }, cts.Token);
+            Assert.Equal(1, lost);
+            Assert.Equal(new byte[] { 5, 6, 7, 8 }, stub.Memory.Skip(32).Take(4));
+            Assert.True(client.Statistics.Fences > 0, "the pause must have been fenced off");
+        }
+
+        [Fact]
         public async Task A_late_reply_to_a_resent_request_is_dropped_by_its_shape()
         {
             byte[] memory = RandomMemory(8192, 7);

@@ -205,6 +205,15 @@ namespace KgdbOe.Tests.Session
                     if (len > 511 || addr < MemoryBase || addr + (ulong)len > MemoryBase + (ulong)Memory.Length) return "E22";
                     return Hex.Encode(new ReadOnlySpan<byte>(Memory, (int)(addr - MemoryBase), len));
                 }
+                case 'M':
+                {
+                    string[] parts = p.Substring(1).Split(',', ':');
+                    ulong addr = ulong.Parse(parts[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                    byte[] data = Hex.Decode(parts[2]);
+                    if (addr < MemoryBase || addr + (ulong)data.Length > MemoryBase + (ulong)Memory.Length) return "E22";
+                    data.CopyTo(Memory, (int)(addr - MemoryBase));
+                    return "OK";
+                }
                 case 'Z':
                 case 'z':
                 {
