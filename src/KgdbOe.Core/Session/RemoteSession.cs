@@ -312,11 +312,12 @@ namespace KgdbOe.Session
             try
             {
                 _stats.AddRequest();
+                // Fenced before a stop is expected: a copy of an old stop reply must not pass for the next one.
+                await FenceIfReplyMayRepeatAsync(ct).ConfigureAwait(false);
                 _pendingStop = null;
                 _expectingStop = true;
                 _lastResume = payload;
                 DrainStale();
-                await FenceIfReplyMayRepeatAsync(ct).ConfigureAwait(false);
                 await SendPacketAsync(payload, ct).ConfigureAwait(false);
                 if (_transport.IsReliable) return;
                 int attempts = 1;
