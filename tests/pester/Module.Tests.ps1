@@ -87,14 +87,14 @@ BeforeAll {
 
     function Assert-GuestAlive($Lab) {
         $alive = Invoke-LabSshCommand -Lab $Lab -Command 'echo alive' -AllowFailure
-        $tail = (Get-Content $Lab.ConsoleLog -Tail 2 -ErrorAction Ignore) -join "`n"
-        if ($alive -ne 'alive' -and $tail -match 'Entering kdb .* due to NonMaskable Interrupt') {
-            # Seen now and then on any NIC under TCG: after the session ended the kernel sits in kdb (its
-            # prompt on the console; kdb names "NonMaskable Interrupt" for any entry through int3 on x86,
-            # whose handler runs NMI-like). Not understood yet (see issue #3's note): say so, let it go
-            # with one more attach/detach (gdb's first packet switches kdb to gdb), and only then judge.
-            Write-Warning "$($Lab.Name): the kernel sat in kdb after detach; released by attach/detach"
-            $null = Invoke-Gdb $Lab @('detach')
+        if ($alive -ne 'alive') {
+            # Seen now and then under TCG on any NIC: after the session ended the kernel sits stopped in
+            # the debugger with nobody attached, and one more attach/detach lets it go. The cause is not
+            # found yet (see issue #3's note; the console's kdb banner is only the boot's first attach,
+            # kdb names "NonMaskable Interrupt" for every entry through int3 on x86). Say so, release
+            # it, and only then judge: a dead kernel still fails here.
+            Write-Warning "$($Lab.Name): the guest did not answer SSH after the session; trying one attach/detach"
+            $null = Invoke-Gdb $Lab @('detach') -TimeoutSeconds 60
             $alive = Invoke-LabSshCommand -Lab $Lab -Command 'echo alive' -AllowFailure
         }
         $alive | Should -Be 'alive'
@@ -218,6 +218,23 @@ Describe 'kgdboe on <Kernel> with <Nic>' -Tag 'Lab', 'Module' -ForEach $mainMatr
         $gdb = Invoke-Gdb $lab @("x/s 0x$('{0:x}' -f $address)", "shell $stranger", "x/s 0x$('{0:x}' -f $address)", 'detach')
         $gdb.ExitCode | Should -Be 0 -Because $gdb.Output
         ([regex]::Matches($gdb.Output, 'Linux version')).Count | Should -Be 2 -Because $gdb.Output
+        $log = Invoke-LabSsh -Lab $lab -Command "dmesg | tail -n +$($before + 1)"
+        ([regex]::Matches($log, 'peer [\d.]+:\d+ attached')).Count | Should -Be 1 -Because $log
+    }
+
+    It 'does not stop again for a late copy of the detach' {
+        $before = [int](Invoke-LabSsh -Lab $lab -Command 'dmesg | wc -l')
+        $peer = [RawPeer]::new($lab.DebugPort)
+        try {
+            $null = $peer.Exchange('$?#3f', '\$[ST][0-9a-f]{2}', 60)
+            $null = $peer.Exchange('+$D#44', '\$OK#9a', 30)
+            # gdb sends D again when the OK is slow; such copies arrive after the kernel runs again.
+            Start-Sleep -Milliseconds 500
+            foreach ($i in 1..3) { $peer.Send('$D#44'); Start-Sleep -Milliseconds 300 }
+        } finally { $peer.Dispose() }
+        $alive = Invoke-LabSshCommand -Lab $lab -Command 'echo alive' -AllowFailure -ConnectTimeout 20
+        if ($alive -ne 'alive') { $null = Invoke-Gdb $lab @('detach') -TimeoutSeconds 60 }  # release it for the next test
+        $alive | Should -Be 'alive' -Because 'a late D must not start a session'
         $log = Invoke-LabSsh -Lab $lab -Command "dmesg | tail -n +$($before + 1)"
         ([regex]::Matches($log, 'peer [\d.]+:\d+ attached')).Count | Should -Be 1 -Because $log
     }
