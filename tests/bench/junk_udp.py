@@ -112,18 +112,29 @@ def relay(a) -> int:
     back.bind(("127.0.0.1", 0))
     client = []
 
+    # A datagram whose send fails is dropped, as the network would, and relaying goes on: an
+    # uncaught error would end a forwarding thread and look exactly like a stub that went silent.
+    def forward(sock, data, to):
+        try:
+            sock.sendto(data, to)
+        except OSError:
+            pass
+
     def client_to_stub():
         while True:
             data, addr = front.recvfrom(65536)
             if not client or client[0] != addr:
                 client[:] = [addr]
-            back.sendto(data, target)
+            forward(back, data, target)
 
     def stub_to_client():
         while True:
-            data = back.recv(65536)
+            try:
+                data = back.recv(65536)
+            except OSError:
+                continue
             if client:
-                front.sendto(data, client[0])
+                forward(front, data, client[0])
 
     for fn in (client_to_stub, stub_to_client):
         threading.Thread(target=fn, daemon=True).start()
