@@ -15,8 +15,8 @@ if [ -f "$out/.done" ]; then echo "$out"; exit 0; fi
 
 rm -rf "$out"; mkdir -p "$out"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-# apt-get download writes into the current folder; as root it warns that _apt cannot: harmless.
-(cd "$tmp" && apt-get download "$pkg" >&2 2>/dev/null)
+# apt-get download writes into the current folder (as root it warns that _apt cannot: harmless).
+(cd "$tmp" && apt-get download "$pkg") >&2
 dpkg-deb -x "$tmp"/*.deb "$tmp/x"
 release=${pkg#linux-image-}
 cp "$tmp/x/boot/vmlinuz-$release" "$out/bzImage"
