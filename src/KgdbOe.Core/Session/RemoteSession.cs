@@ -312,8 +312,15 @@ namespace KgdbOe.Session
             try
             {
                 _stats.AddRequest();
-                // Fenced before a stop is expected: a copy of an old stop reply must not pass for the next one.
-                await FenceIfReplyMayRepeatAsync(ct).ConfigureAwait(false);
+                if (!_transport.IsReliable && AckOverdue)
+                {
+                    // After a pause, fenced before a stop is expected: a copy of an old stop-shaped reply
+                    // must not pass for the next stop. A fence owed for a resend is kept for the request
+                    // after the resume: on a reordering link a late copy can still overtake this one.
+                    bool owed = _replyMayRepeat;
+                    await FenceAsync(ct).ConfigureAwait(false);
+                    _replyMayRepeat = owed;
+                }
                 _pendingStop = null;
                 _expectingStop = true;
                 _lastResume = payload;
