@@ -51,8 +51,6 @@ void kgdboe_sync_freeze(void);
 void kgdboe_sync_thaw(bool stepping);
 bool kgdboe_sync_txq_frozen(unsigned int index);
 bool kgdboe_sync_irqs_quiet(void);
-bool kgdboe_sync_irqs_stuck_active(void);
-void kgdboe_sync_run_irq_handlers(void);
 const char *kgdboe_sync_owner(void);
 const char *kgdboe_sync_driver(void);
 int kgdboe_sync_irq_list(char *buf, size_t size);

@@ -458,21 +458,15 @@ void kgdboe_net_poll(void)
 
 /*
  * Some drivers reap sent buffers only in their interrupt handler (e1000e
- * with MSI-X, 8139cp, 8139too), which is off while stopped; their netpoll
- * hook runs it. Not while a frozen CPU holds an IRQ descriptor lock: hooks
- * like e1000's take it (disable_hardirq). And not while the IRQ shows
- * active on a frozen CPU's behalf: hooks that call disable_irq() would wait
- * for it forever, so the handlers are run directly, as those hooks do.
+ * with MSI-X, 8139too), which is off while stopped; their netpoll hook
+ * runs it. Not while a frozen CPU holds an IRQ descriptor lock: hooks
+ * like e1000's take it (disable_hardirq).
  */
 static void reap_tx(struct net_device *dev)
 {
 #ifdef CONFIG_NET_POLL_CONTROLLER
-	if (dev->netdev_ops->ndo_poll_controller && kgdboe_sync_irqs_quiet()) {
-		if (kgdboe_sync_irqs_stuck_active())
-			kgdboe_sync_run_irq_handlers();
-		else
-			dev->netdev_ops->ndo_poll_controller(dev);
-	}
+	if (dev->netdev_ops->ndo_poll_controller && kgdboe_sync_irqs_quiet())
+		dev->netdev_ops->ndo_poll_controller(dev);
 #endif
 	kgdboe_net_poll();
 }

@@ -303,47 +303,6 @@ bool kgdboe_sync_irqs_quiet(void)
 	return true;
 }
 
-/*
- * The netpoll hooks of 8139cp, 8139too and pcnet32 call disable_irq(),
- * which also waits until the interrupt controller no longer shows the IRQ
- * active. A level-triggered IRQ that a now frozen CPU accepted stays active
- * until that CPU runs again, so that wait would never end (seen on 8139cp:
- * the debugger CPU spun in __synchronize_irq). Stopped only, after
- * kgdboe_sync_irqs_quiet().
- */
-bool kgdboe_sync_irqs_stuck_active(void)
-{
-	bool active;
-	unsigned int i;
-
-	for (i = 0; i < nr_irqs_used; i++)
-		if (!irq_get_irqchip_state(irqs[i], IRQCHIP_STATE_ACTIVE,
-					   &active) && active)
-			return true;
-	return false;
-}
-
-/*
- * What those hooks do between their disable_irq() and enable_irq(): run
- * the handlers of the NIC's IRQs (the lines are disabled already, by us).
- * Stopped only, after kgdboe_sync_irqs_quiet().
- */
-void kgdboe_sync_run_irq_handlers(void)
-{
-	struct irqaction *action;
-	struct irq_data *data;
-	unsigned int i;
-
-	for (i = 0; i < nr_irqs_used; i++) {
-		data = irq_get_irq_data(irqs[i]);
-		if (!data)
-			continue;
-		for (action = irq_data_to_desc(data)->action; action;
-		     action = action->next)
-			action->handler(irqs[i], action->dev_id);
-	}
-}
-
 static void thaw_fn(struct irq_work *work)
 {
 	raw_spin_lock(&thaw_lock);
