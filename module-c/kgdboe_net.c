@@ -153,7 +153,7 @@ static void rx_queue(const struct sk_buff *skb, unsigned int off,
 /* What payload_has() looks for in a datagram. */
 enum kgdboe_want {
 	WANT_BREAK,	/* a 0x03 */
-	WANT_OPENER,	/* a GDB packet "$...#xx", right checksum, not D or k */
+	WANT_PACKET,	/* one complete GDB packet "$...#xx", right checksum */
 	WANT_HELLO,	/* the same, a qSupported: the first packet gdb sends */
 };
 
@@ -161,16 +161,14 @@ static const char kgdboe_hello[] = "qSupported";
 
 /*
  * A session only starts with a real packet, so stray or junk datagrams
- * never stop the kernel. Not with a detach or kill either: a late copy of
- * gdb's last packet (it resends D when the OK is slow) would stop the
- * kernel again right after gdb left.
+ * never stop the kernel.
  */
 static bool payload_has(const struct sk_buff *skb, unsigned int off,
 			unsigned int len, enum kgdboe_want want)
 {
 	enum { IDLE, BODY, SUM_HI, SUM_LO } state = IDLE;
 	const unsigned int hello_len = sizeof(kgdboe_hello) - 1;
-	u8 buf[64], sum = 0, sum_in = 0, first = 0;
+	u8 buf[64], sum = 0, sum_in = 0;
 	unsigned int chunk, i, body = 0;
 	bool hello = false;
 	int digit;
@@ -190,14 +188,11 @@ static bool payload_has(const struct sk_buff *skb, unsigned int off,
 				state = BODY;
 				sum = 0;
 				body = 0;
-				first = 0;
 				hello = true;
 			} else if (state == BODY && buf[i] == '#') {
 				state = SUM_HI;
 				hello &= body >= hello_len;
 			} else if (state == BODY) {
-				if (!body)
-					first = buf[i];
 				sum += buf[i];
 				if (body < hello_len && buf[i] != kgdboe_hello[body])
 					hello = false;
@@ -206,8 +201,8 @@ static bool payload_has(const struct sk_buff *skb, unsigned int off,
 				sum_in = digit << 4;
 				state = SUM_LO;
 			} else if (state == SUM_LO && digit >= 0) {
-				if ((sum_in | digit) == sum && first != 'D' &&
-				    first != 'k' && (want == WANT_OPENER || hello))
+				if ((sum_in | digit) == sum &&
+				    (want == WANT_PACKET || hello))
 					return true;
 				state = IDLE;
 			} else {
@@ -254,7 +249,7 @@ static void rx_datagram(const struct sk_buff *skb, __be32 saddr, __be16 sport,
 
 	if (!peer.attached) {
 		if (READ_ONCE(closing) ||
-		    !payload_has(skb, off, len, WANT_OPENER))
+		    !payload_has(skb, off, len, WANT_PACKET))
 			goto out;
 		attach(skb, saddr, sport, off, len, "attached");
 		brk = !stopped;
