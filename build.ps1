@@ -42,32 +42,20 @@ $LabKernels = '6.12', '6.1'
 Import-Module (Join-Path $Root 'tests/lab/KgdbOeLab.psm1') -Force
 
 # --- Bootstrap -------------------------------------------------------------------------------
-$AptPackages = @(
-    'linux-source-6.1', 'linux-source-6.12', 'bc', 'flex', 'bison', 'libelf-dev', 'libssl-dev',
-    'build-essential', 'cpio', 'kmod', 'python3', 'openssl', 'openssh-client',
-    'qemu-system-x86', 'busybox-static', 'dropbear-bin', 'openssh-sftp-server', 'gdb',
-    'debootstrap', 'e2fsprogs', 'rsync')
+# What the machine needs is in build/Prerequisites.psm1, each need checked by its effect.
+Import-Module (Join-Path $Root 'build/Prerequisites.psm1') -Force
 
 function Invoke-Bootstrap {
-    $missing = @($AptPackages | Where-Object {
-            $status = & dpkg-query -W -f '${Status}' $_ 2>$null
-            $status -notmatch 'install ok installed'
-        })
-    if ($missing) {
-        $isDebian = Test-Path /etc/debian_version
-        $isRoot = (& id -u) -eq '0'
-        if (-not ($isDebian -and $isRoot)) {
-            throw "Missing packages: $($missing -join ' '). Install them (apt-get install …) or run as root on Debian/Ubuntu."
-        }
-        Write-Host "bootstrap: apt-get install $($missing -join ' ')"
-        $env:DEBIAN_FRONTEND = 'noninteractive'
-        & apt-get update -q | Out-Null
-        & apt-get install -y -q @missing | Out-Null
-        if ($LASTEXITCODE -ne 0) { throw "apt-get install failed (exit $LASTEXITCODE)" }
-    }
+    Install-KgdbOePrerequisite
     Push-Location $Root
-    try { & dotnet tool restore | Out-Null } finally { Pop-Location }
-    Get-PesterModulePath | Out-Null
+    try {
+        & dotnet tool restore | Out-Null
+        if ($LASTEXITCODE -ne 0) { throw 'bootstrap: dotnet tool restore failed' }
+    } finally { Pop-Location }
+    # Pester is checked by its effect too: it must import.
+    $pester = Get-PesterModulePath
+    Import-Module $pester -Force -ErrorAction Stop
+    Write-Host "bootstrap: every prerequisite is there (Pester $((Get-Module Pester).Version))"
 }
 
 function Get-PesterModulePath {
