@@ -27,15 +27,29 @@ $script:Prerequisites = @(
     @{ Package = 'libssl-dev'; Kind = 'File'; Effect = '/usr/include/openssl/ssl.h'; For = 'the kernel build (sign-file)' }
     @{ Package = 'dwarves'; Kind = 'Command'; Effect = 'pahole'; For = 'the lab kernel''s BTF, and type layouts to compare with' }
     @{ Package = 'cpio'; Kind = 'Command'; Effect = 'cpio'; For = 'the lab initramfs' }
+    @{ Package = 'gzip'; Kind = 'Command'; Effect = 'gzip'; For = 'the lab initramfs' }
+    @{ Package = 'perl'; Kind = 'Command'; Effect = 'perl'; For = 'the kernel build and checkpatch.pl' }
     @{ Package = 'kmod'; Kind = 'Command'; Effect = 'modinfo'; For = 'kgdboe.ko checks' }
     @{ Package = 'python3'; Kind = 'Command'; Effect = 'python3'; For = 'the junk and UDP probe tools' }
     @{ Package = 'openssl'; Kind = 'Command'; Effect = 'openssl'; For = 'the lab guest''s password' }
     @{ Package = 'openssh-client'; Kind = 'Command'; Effect = 'ssh'; For = 'lab-ssh' }
     @{ Package = 'openssh-client'; Kind = 'Command'; Effect = 'ssh-keygen'; For = 'the lab''s SSH key' }
     @{ Package = 'qemu-system-x86'; Kind = 'Command'; Effect = 'qemu-system-x86_64'; For = 'the lab VMs' }
+    # What QEMU itself opens for a lab VM (seen with strace on `-device <nic>`): the BIOS, the
+    # -kernel loader and vapic ROMs, and each lab NIC's option ROM; a missing one stops QEMU.
+    @{ Package = 'seabios'; Kind = 'File'; Effect = '/usr/share/seabios/bios-256k.bin'; For = 'the lab VMs'' BIOS' }
+    @{ Package = 'qemu-system-data'; Kind = 'File'; Effect = '/usr/share/qemu/linuxboot_dma.bin'; For = 'booting the lab kernel with -kernel' }
+    @{ Package = 'qemu-system-data'; Kind = 'File'; Effect = '/usr/share/qemu/kvmvapic.bin'; For = 'the lab VMs' }
+    @{ Package = 'ipxe-qemu'; Kind = 'File'; Effect = '/usr/lib/ipxe/qemu/efi-e1000.rom'; For = 'the lab NIC e1000' }
+    @{ Package = 'ipxe-qemu'; Kind = 'File'; Effect = '/usr/lib/ipxe/qemu/efi-e1000e.rom'; For = 'the lab NIC e1000e' }
+    @{ Package = 'ipxe-qemu'; Kind = 'File'; Effect = '/usr/lib/ipxe/qemu/efi-virtio.rom'; For = 'the lab NIC virtio-net' }
+    @{ Package = 'ipxe-qemu'; Kind = 'File'; Effect = '/usr/lib/ipxe/qemu/efi-vmxnet3.rom'; For = 'the lab NIC vmxnet3' }
+    @{ Package = 'ipxe-qemu'; Kind = 'File'; Effect = '/usr/lib/ipxe/qemu/efi-pcnet.rom'; For = 'the lab NIC pcnet' }
+    @{ Package = 'ipxe-qemu'; Kind = 'File'; Effect = '/usr/lib/ipxe/qemu/efi-rtl8139.rom'; For = 'the lab NIC rtl8139' }
     @{ Package = 'busybox-static'; Kind = 'File'; Effect = '/bin/busybox'; For = 'the lab initramfs' }
     @{ Package = 'dropbear-bin'; Kind = 'Command'; Effect = 'dropbear'; For = 'the lab guest''s SSH server' }
     @{ Package = 'dropbear-bin'; Kind = 'Command'; Effect = 'dropbearkey'; For = 'the lab guest''s host key' }
+    @{ Package = 'dropbear-bin'; Kind = 'Command'; Effect = 'dropbearconvert'; For = 'the Debian guest''s host key (same key as the initramfs guest)' }
     @{ Package = 'openssh-sftp-server'; Kind = 'File'; Effect = '/usr/lib/openssh/sftp-server'; For = 'SFTP in the lab guest' }
     @{ Package = 'gdb'; Kind = 'Command'; Effect = 'gdb'; For = 'the stock gdb the tests compare with' }
     @{ Package = 'debootstrap'; Kind = 'Command'; Effect = 'debootstrap'; For = 'the Debian guest that builds kgdboe' }
