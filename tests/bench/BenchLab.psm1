@@ -23,9 +23,10 @@ function Start-BenchLab {
         Send-LabFile -Lab $lab -Path $KernelModule -Destination /tmp/kgdboe.ko
         Invoke-LabSshCommand -Lab $lab -Command 'insmod /tmp/kgdboe.ko' | Out-Null
     }
-    $ready = Invoke-LabSshCommand -Lab $lab -Command 'dmesg | grep "kgdboe: ready" | tail -1'
-    if ($ready -notmatch 'kgdboe: ready') { throw "bench: kgdboe did not say it is ready in lab $Name" }
-    $lab | Add-Member -NotePropertyName KgdboeReady -NotePropertyValue ($ready -replace '^\[[^\]]*\]\s*', '') -PassThru
+    # The module's own parser of the ready line (Import-KgdbOePackage ran before this).
+    $ready = [KgdbOe.PowerShell.Deployment.ReadyLine]::FindIn((Invoke-LabSshCommand -Lab $lab -Command 'dmesg'))
+    if (-not $ready) { throw "bench: kgdboe did not say it is ready in lab $Name" }
+    $lab | Add-Member -NotePropertyName KgdboeReady -NotePropertyValue $ready.Text -PassThru
 }
 
 function Get-GuestSymbol {

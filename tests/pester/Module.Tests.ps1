@@ -34,16 +34,18 @@ BeforeAll {
     }
 
     function ConvertFrom-ReadyLine([string[]] $Log) {
-        # "kgdboe: ready dev=eth0 ip=10.0.2.15 port=31337 mode=multi-core irqs=11 txqs=1 owner=builtin"
-        $line = $Log | Where-Object { $_ -match 'kgdboe: ready (.*)$' } | Select-Object -Last 1
-        if (-not $line) { return $null }
-        $null = $line -match 'kgdboe: ready (.*)$'
-        $fields = [ordered]@{}
-        foreach ($pair in $Matches[1].Trim() -split ' ') {
-            $key, $value = $pair -split '=', 2
-            $fields[$key] = $value
+        # The module's one parser of "kgdboe: ready dev=... ip=... port=..." (ReadyLine in the
+        # PowerShell assembly, also used by Install-KgdboeModule); $null when there is none.
+        if (-not ('KgdbOe.PowerShell.Deployment.ReadyLine' -as [type])) {
+            $root = Join-Path $PSScriptRoot '../..'
+            $package = @($env:KGDBOE_PACKAGE, (Join-Path $root 'out/KgdbOe'),
+                (Join-Path $root 'src/KgdbOe.PowerShell/bin/Release/netstandard2.0/KgdbOe'),
+                (Join-Path $root 'src/KgdbOe.PowerShell/bin/Debug/netstandard2.0/KgdbOe')) |
+                Where-Object { $_ -and (Test-Path (Join-Path $_ 'KgdbOe.psd1')) } | Select-Object -First 1
+            if (-not $package) { throw 'Module.Tests: no built KgdbOe module for its ready-line parser (run build.ps1 Build)' }
+            Import-Module (Join-Path $package 'KgdbOe.psd1') -Global
         }
-        [pscustomobject]$fields
+        [KgdbOe.PowerShell.Deployment.ReadyLine]::FindIn($Log -join "`n")
     }
 
     function Invoke-Gdb($Lab, [string[]] $Commands, [int] $TimeoutSeconds = 120) {
@@ -174,13 +176,13 @@ Describe 'kgdboe on <Kernel> with <Nic>' -Tag 'Lab', 'Module' -ForEach $mainMatr
         $log = Install-Kgdboe $lab
         $ready = ConvertFrom-ReadyLine $log
         $ready | Should -Not -BeNullOrEmpty -Because ($log -join "`n")
-        $ready.dev | Should -Be 'eth0'
-        $ready.ip | Should -Be '10.0.2.15'
-        $ready.port | Should -Be '31337'
-        $ready.mode | Should -Be 'multi-core'
-        $ready.irqs | Should -Match '^\d+(,\d+)*$'
-        [int]$ready.txqs | Should -BeGreaterOrEqual 1
-        $ready.owner | Should -Be 'builtin'
+        $ready.Device | Should -Be 'eth0'
+        $ready.DeviceIp | Should -Be '10.0.2.15'
+        $ready.DevicePort | Should -Be 31337
+        $ready.Mode | Should -Be 'multi-core'
+        $ready.Fields['irqs'] | Should -Match '^\d+(,\d+)*$'
+        $ready.TxQueues | Should -BeGreaterOrEqual 1
+        $ready.Owner | Should -Be 'builtin'
         ($log -join "`n") | Should -Match 'IRQs disabled while stopped: \d'
         ($log -join "`n") | Should -Match 'attach with: target remote udp:10\.0\.2\.15:31337'
     }
@@ -290,7 +292,7 @@ Describe 'kgdboe with NIC model <_> (6.12)' -Tag 'Lab', 'Module' -ForEach $nicMa
 
     It 'serves stock gdb: linux_banner, info registers, detach' {
         $ready = ConvertFrom-ReadyLine (Install-Kgdboe $lab)
-        $ready.dev | Should -Be 'eth0'
+        $ready.Device | Should -Be 'eth0'
         Test-BannerSession $lab
     }
 }

@@ -46,8 +46,10 @@ namespace KgdbOe.PowerShell
                 case BigInteger bi when bi.Sign >= 0 && bi <= ulong.MaxValue: return new KernelAddress((ulong)bi);
             }
 
-            // Symbols, breakpoints, memory blocks: anything that says where it is.
-            PSPropertyInfo? property = PSObject.AsPSObject(value).Properties["Address"];
+            // Symbols, breakpoints, memory blocks: anything that says where it is. The PSObject as
+            // given, not a new wrapper: a [pscustomobject] (Select-Object's output) keeps its
+            // properties only in the wrapper it came in.
+            PSPropertyInfo? property = (input as PSObject ?? PSObject.AsPSObject(value)).Properties["Address"];
             if (property?.Value != null && !(property.Value is KernelAddress) && property.Value != value)
                 return ToAddress(property.Value);
 
