@@ -7,7 +7,10 @@ Builds, tests and demonstrates KgdbOe.
 Tasks:
   Bootstrap  install missing Debian packages (as root), the dotnet tools and Pester
   Build      the C# solution, the module package in out/KgdbOe (with MAML help), kgdboe.ko per lab kernel
-  Test       Bootstrap + Build, then every suite (module checks, xunit, Pester) against the lab;
+  Check      the fast inner loop, no VM and no root: Build (without kernels), the xunit unit tests,
+             kgdboe's -Werror build against every lab kernel already cached, checkpatch --strict,
+             the Help, Package and Prerequisites tests; ends with one line "N passed, N failed"
+  Test       Bootstrap, the lab kernels, Check, then the lab suites (xunit and Pester against VMs);
              ends with one line "N passed, N failed, N skipped"
   Lab        -LabAction Start|Stop|Status a lab VM (-Kernel, -Cpus, -Nic, -LabName)
   Demo       the tour: boot the lab, install kgdboe, debug the kernel from PowerShell
@@ -17,11 +20,14 @@ Tasks:
 
 .EXAMPLE
 dotnet tool restore && dotnet pwsh ./build.ps1 Test
+
+.EXAMPLE
+dotnet pwsh ./build.ps1 Check
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Bootstrap', 'Build', 'Test', 'Lab', 'Demo', 'Bench', 'Soak', 'Clean')]
+    [ValidateSet('Bootstrap', 'Build', 'Check', 'Test', 'Lab', 'Demo', 'Bench', 'Soak', 'Clean')]
     [string] $Task = 'Build',
     [ValidateSet('Start', 'Stop', 'Status')] [string] $LabAction = 'Status',
     [string] $LabName = 'default',
@@ -44,6 +50,8 @@ Import-Module (Join-Path $Root 'tests/lab/KgdbOeLab.psm1') -Force
 # --- Bootstrap -------------------------------------------------------------------------------
 # What the machine needs is in build/Prerequisites.psm1, each need checked by its effect.
 Import-Module (Join-Path $Root 'build/Prerequisites.psm1') -Force
+# kgdboe's -Werror build and checkpatch, shared with tests/pester/Module.Tests.ps1.
+Import-Module (Join-Path $Root 'build/ModuleCheck.psm1') -Force
 
 function Invoke-Bootstrap {
     Install-KgdbOePrerequisite
@@ -108,57 +116,131 @@ function Build-KernelModule([string] $Series) {
     Join-Path $buildDir 'kgdboe.ko'
 }
 
-# --- Test ------------------------------------------------------------------------------------
-function Invoke-XunitSuite {
-    $results = Join-Path $OutDir 'test-results'
-    New-Item -ItemType Directory -Force $results | Out-Null
-    $trx = Join-Path $results 'xunit.trx'
-    Remove-Item -Force -ErrorAction Ignore $trx
-    & dotnet test (Join-Path $Root 'tests/KgdbOe.Tests') -c Release --nologo --logger "trx;LogFileName=$trx" --logger 'console;verbosity=normal' | Write-Host
-    if (-not (Test-Path $trx)) { return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 } }
-    $counters = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
-    [pscustomobject]@{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error; Skipped = [int]$counters.total - [int]$counters.executed }
+# --- Check and Test ----------------------------------------------------------------------------
+# Pester files that need no VM: Check runs them, Test leaves them to Check.
+$CheckPesterFiles = 'Help.Tests.ps1', 'Package.Tests.ps1', 'Prerequisites.Tests.ps1'
+
+function New-SuiteResult([int] $Passed = 0, [int] $Failed = 0, [int] $Skipped = 0) {
+    [pscustomobject]@{ Passed = $Passed; Failed = $Failed; Skipped = $Skipped }
 }
 
-function Invoke-PesterSuite {
+function Invoke-XunitSuite([string] $Project, [string] $Filter, [string] $Name) {
+    # Runs one test project already built in Release; counts from its trx file.
+    $results = Join-Path $OutDir 'test-results'
+    New-Item -ItemType Directory -Force $results | Out-Null
+    $trx = Join-Path $results "$Name.trx"
+    Remove-Item -Force -ErrorAction Ignore $trx
+    $arguments = @('test', (Join-Path $Root $Project), '-c', 'Release', '--no-build', '--nologo',
+        '--logger', "trx;LogFileName=$trx", '--logger', 'console;verbosity=normal')
+    if ($Filter) { $arguments += '--filter', $Filter }
+    & dotnet @arguments | Write-Host
+    if (-not (Test-Path $trx)) { return New-SuiteResult -Failed 1 }
+    $counters = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
+    New-SuiteResult -Passed $counters.passed -Failed ([int]$counters.failed + [int]$counters.error) -Skipped ([int]$counters.total - [int]$counters.executed)
+}
+
+function Invoke-PesterSuite([string[]] $Path, [string[]] $IncludeTag, [string[]] $ExcludeTag) {
     Import-Module (Get-PesterModulePath) -Force
     $config = New-PesterConfiguration
-    $config.Run.Path = Join-Path $Root 'tests/pester'
+    $config.Run.Path = $Path
     $config.Run.PassThru = $true
     $config.Output.Verbosity = 'Detailed'
-    if ($Tag) { $config.Filter.Tag = $Tag -split ',' }
+    if ($IncludeTag) { $config.Filter.Tag = $IncludeTag }
+    if ($ExcludeTag) { $config.Filter.ExcludeTag = $ExcludeTag }
     $result = Invoke-Pester -Configuration $config
-    [pscustomobject]@{ Passed = $result.PassedCount; Failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount; Skipped = $result.SkippedCount }
+    New-SuiteResult -Passed $result.PassedCount -Failed ($result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount) -Skipped $result.SkippedCount
+}
+
+function Invoke-ModuleCheckSuite {
+    # kgdboe against every lab kernel already built (never builds or waits for one), and
+    # checkpatch from the newest cached tree (6.12 sorts after 6.1).
+    $kernels = @(Get-CachedLabKernel)
+    if ($kernels.Count -eq 0) {
+        Write-Host 'module: no lab kernel in ~/.cache/kgdboe yet (build.ps1 Build makes them): -Werror build and checkpatch skipped'
+        return New-SuiteResult -Skipped 2
+    }
+    $result = New-SuiteResult
+    foreach ($kernel in $kernels) {
+        $build = Test-KgdboeBuild -Kdir $kernel.Kdir
+        if ($build.Passed) { $result.Passed++; Write-Host "module: [+] -Werror build against $($kernel.Name)" }
+        else { $result.Failed++; Write-Host "module: [-] -Werror build against $($kernel.Name): $($build.Why)`n$($build.Log)" }
+    }
+    $tree = $kernels | Sort-Object { [version]$_.Series } | Select-Object -Last 1
+    $check = Test-KgdboeCheckpatch -Kdir $tree.Kdir
+    if ($check.Passed) { $result.Passed++; Write-Host "module: [+] checkpatch --strict (scripts of $($tree.Name))" }
+    else { $result.Failed++; Write-Host "module: [-] checkpatch --strict: $($check.Why)`n$($check.Log)" }
+    $result
+}
+
+function Invoke-CheckSuite {
+    # Everything that needs neither a VM nor root, as named suites. A failed build ends it early.
+    $suites = [ordered]@{}
+    try {
+        Invoke-Build | Out-Host
+        $suites.build = New-SuiteResult -Passed 1
+    } catch {
+        Write-Host "build: $_"
+        $suites.build = New-SuiteResult -Failed 1
+        return $suites
+    }
+    $suites.'xunit-unit' = Invoke-XunitSuite -Project 'tests/KgdbOe.Tests' -Filter 'Category!=Lab' -Name 'xunit-unit'
+    $suites.'xunit-powershell' = Invoke-XunitSuite -Project 'tests/KgdbOe.PowerShell.Tests' -Name 'xunit-powershell'
+    $suites.module = Invoke-ModuleCheckSuite
+    $env:KGDBOE_PACKAGE = $PackageDir
+    $suites.'pester-check' = Invoke-PesterSuite -Path ($CheckPesterFiles | ForEach-Object { Join-Path $Root "tests/pester/$_" })
+    $suites
+}
+
+function Write-SuiteSummary([System.Collections.IDictionary] $Suites, [switch] $WithSkipped) {
+    # One line per suite, then the closing line that CI reads.
+    $passed = ($Suites.Values | Measure-Object Passed -Sum).Sum
+    $failed = ($Suites.Values | Measure-Object Failed -Sum).Sum
+    $skipped = ($Suites.Values | Measure-Object Skipped -Sum).Sum
+    foreach ($name in $Suites.Keys) {
+        Write-Host ("{0}: {1} passed, {2} failed, {3} skipped" -f $name, $Suites[$name].Passed, $Suites[$name].Failed, $Suites[$name].Skipped)
+    }
+    if ($WithSkipped -or $skipped -gt 0) { Write-Host "$passed passed, $failed failed, $skipped skipped" }
+    else { Write-Host "$passed passed, $failed failed" }
+    $failed
+}
+
+function Invoke-Check {
+    $watch = [Diagnostics.Stopwatch]::StartNew()
+    # Pester comes from NuGet; no apt-get, no root (Bootstrap is for a new machine).
+    Get-PesterModulePath | Out-Null
+    $suites = Invoke-CheckSuite
+    Write-Host ("check: {0:0} s" -f $watch.Elapsed.TotalSeconds)
+    $failed = Write-SuiteSummary $suites
+    if ($failed -gt 0) { exit 1 }
 }
 
 function Invoke-Test {
     Invoke-Bootstrap
-    Invoke-Build
+    # The lab kernels first, so that Check's module build covers both of them.
+    foreach ($series in $LabKernels) { Get-LabKernelDir $series | Out-Null }
+    $suites = Invoke-CheckSuite
+    if ($suites.build.Failed -gt 0) { $null = Write-SuiteSummary $suites -WithSkipped; exit 1 }
     $env:KGDBOE_REQUIRE_LAB = '1'
     $env:KGDBOE_MAX_TEST_LABS = '3'
     $env:KGDBOE_PACKAGE = $PackageDir
     foreach ($series in $LabKernels) {
         [Environment]::SetEnvironmentVariable('KGDBOE_KO_' + $series.Replace('.', '_'), (Build-KernelModule $series))
     }
-    $suites = [ordered]@{}
     try {
         # The xunit lab tests take their targets from state files: a 6.12 lab with QEMU's
         # gdbstub (also kgdboe's target) and a second VM for the two-targets test.
         $env:KGDBOE_LAB_STATE = (Start-KgdbOeLab -Name 'test-6.12-e1000-2-gdb' -Kernel 6.12 -GdbStub).StatePath
         $env:KGDBOE_LAB2_STATE = (Start-KgdbOeLab -Name 'test-xunit-second' -Kernel 6.12).StatePath
-        $suites.xunit = Invoke-XunitSuite
+        $suites.'xunit-lab' = Invoke-XunitSuite -Project 'tests/KgdbOe.Tests' -Filter 'Category=Lab' -Name 'xunit-lab'
         Stop-KgdbOeLab -Name 'test-xunit-second'
-        $suites.pester = Invoke-PesterSuite
+        # Every Pester file but those Check ran; the module source checks ran in Check too.
+        $labFiles = Get-ChildItem (Join-Path $Root 'tests/pester') -Filter '*.Tests.ps1' |
+            Where-Object Name -NotIn $CheckPesterFiles | ForEach-Object FullName
+        $suites.'pester-lab' = Invoke-PesterSuite -Path $labFiles -ExcludeTag 'ModuleCheck' -IncludeTag $(if ($Tag) { $Tag -split ',' })
     } finally {
         Get-KgdbOeLab -Name 'test-*' | Stop-KgdbOeLab
     }
-    $passed = ($suites.Values | Measure-Object Passed -Sum).Sum
-    $failed = ($suites.Values | Measure-Object Failed -Sum).Sum
-    $skipped = ($suites.Values | Measure-Object Skipped -Sum).Sum
-    foreach ($name in $suites.Keys) {
-        Write-Host ("{0}: {1} passed, {2} failed, {3} skipped" -f $name, $suites[$name].Passed, $suites[$name].Failed, $suites[$name].Skipped)
-    }
-    Write-Host "$passed passed, $failed failed, $skipped skipped"
+    $failed = Write-SuiteSummary $suites -WithSkipped
     if ($failed -gt 0) { exit 1 }
 }
 
@@ -181,6 +263,7 @@ function Invoke-Demo {
 switch ($Task) {
     'Bootstrap' { Invoke-Bootstrap }
     'Build' { Invoke-Build; foreach ($series in $LabKernels) { Build-KernelModule $series } }
+    'Check' { Invoke-Check }
     'Test' { Invoke-Test }
     'Lab' { Invoke-Lab }
     'Demo' { Invoke-Demo }

@@ -136,28 +136,19 @@ BeforeAll {
 }
 
 Describe 'kgdboe source' -Tag 'ModuleCheck' {
+    # The checks themselves live in build/ModuleCheck.psm1, shared with build.ps1 Check.
+    BeforeAll { Import-Module (Join-Path $PSScriptRoot '../../build/ModuleCheck.psm1') -Force }
+
     It 'builds without a warning (-Werror) against kernel <_>' -ForEach $kernels {
         $kdir = Join-Path (& bash (Join-Path $PSScriptRoot '../lab/build-kernel.sh') $_ | Select-Object -Last 1) 'src'
-        $build = Join-Path ([IO.Path]::GetTempPath()) "kgdboe-check-$_-$PID"
-        New-Item -ItemType Directory -Force $build | Out-Null
-        try {
-            Copy-Item (Join-Path $script:ModuleDir '*') $build -Recurse
-            $log = & make -C $build "KDIR=$kdir" 2>&1
-            $LASTEXITCODE | Should -Be 0 -Because ($log -join "`n")
-            ($log -join "`n") | Should -Not -Match 'warning:'
-            Join-Path $build 'kgdboe.ko' | Should -Exist
-        } finally { Remove-Item -Recurse -Force $build -ErrorAction Ignore }
+        $build = Test-KgdboeBuild -Kdir $kdir
+        $build.Passed | Should -BeTrue -Because "$($build.Why): $($build.Log)"
     }
 
     It 'is clean under checkpatch --strict' {
         $kdir = Join-Path (& bash (Join-Path $PSScriptRoot '../lab/build-kernel.sh') '6.12' | Select-Object -Last 1) 'src'
-        $sources = Get-ChildItem $script:ModuleDir -Include '*.c', '*.h' -Recurse | ForEach-Object FullName
-        # CONST_STRUCT is ignored for one line: kgdb_register_io_module() takes a non-const
-        # struct kgdb_io, so it cannot be const (kgdboc gets the same warning).
-        $log = & perl (Join-Path $kdir 'scripts/checkpatch.pl') --strict --no-tree --ignore CONST_STRUCT -f @sources 2>&1
-        $LASTEXITCODE | Should -Be 0 -Because ($log -join "`n")
-        @($log | Where-Object { $_ -match '^total:' -and $_ -notmatch 'total: 0 errors, 0 warnings, 0 checks' }) |
-            Should -BeNullOrEmpty -Because ($log -join "`n")
+        $check = Test-KgdboeCheckpatch -Kdir $kdir
+        $check.Passed | Should -BeTrue -Because "$($check.Why): $($check.Log)"
     }
 }
 
