@@ -124,19 +124,32 @@ function New-SuiteResult([int] $Passed = 0, [int] $Failed = 0, [int] $Skipped = 
     [pscustomobject]@{ Passed = $Passed; Failed = $Failed; Skipped = $Skipped }
 }
 
-function Invoke-XunitSuite([string] $Project, [string] $Filter, [string] $Name) {
-    # Runs one test project already built in Release; counts from its trx file.
+function Start-XunitSuite([string] $Project, [string] $Filter, [string] $Name) {
+    # Starts one test project already built in Release, in its own process, its console output
+    # in a file: the unit tests mostly wait (timeouts of the lossy-link tests), so Check runs
+    # them beside the CPU-bound parts. Receive-XunitSuite waits, shows the output and counts.
     $results = Join-Path $OutDir 'test-results'
     New-Item -ItemType Directory -Force $results | Out-Null
     $trx = Join-Path $results "$Name.trx"
-    Remove-Item -Force -ErrorAction Ignore $trx
-    $arguments = @('test', (Join-Path $Root $Project), '-c', 'Release', '--no-build', '--nologo',
-        '--logger', "trx;LogFileName=$trx", '--logger', 'console;verbosity=normal')
-    if ($Filter) { $arguments += '--filter', $Filter }
-    & dotnet @arguments | Write-Host
-    if (-not (Test-Path $trx)) { return New-SuiteResult -Failed 1 }
-    $counters = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
+    $log = Join-Path $results "$Name.log"
+    Remove-Item -Force -ErrorAction Ignore $trx, $log
+    $arguments = @('test', "`"$(Join-Path $Root $Project)`"", '-c', 'Release', '--no-build', '--nologo',
+        '--logger', "`"trx;LogFileName=$trx`"", '--logger', '"console;verbosity=normal"')
+    if ($Filter) { $arguments += '--filter', "`"$Filter`"" }
+    $process = Start-Process dotnet -ArgumentList $arguments -NoNewWindow -PassThru -RedirectStandardOutput $log -RedirectStandardError "$log.err"
+    [pscustomobject]@{ Name = $Name; Process = $process; Trx = $trx; Log = $log }
+}
+
+function Receive-XunitSuite([Parameter(Mandatory)] $Run) {
+    $Run.Process.WaitForExit()
+    Get-Content -LiteralPath $Run.Log, "$($Run.Log).err" -ErrorAction Ignore | Write-Host
+    if (-not (Test-Path $Run.Trx)) { return New-SuiteResult -Failed 1 }
+    $counters = ([xml](Get-Content -Raw $Run.Trx)).TestRun.ResultSummary.Counters
     New-SuiteResult -Passed $counters.passed -Failed ([int]$counters.failed + [int]$counters.error) -Skipped ([int]$counters.total - [int]$counters.executed)
+}
+
+function Invoke-XunitSuite([string] $Project, [string] $Filter, [string] $Name) {
+    Receive-XunitSuite (Start-XunitSuite -Project $Project -Filter $Filter -Name $Name)
 }
 
 function Invoke-PesterSuite([string[]] $Path, [string[]] $IncludeTag, [string[]] $ExcludeTag) {
@@ -175,6 +188,7 @@ function Invoke-ModuleCheckSuite {
 function Invoke-CheckSuite {
     # Everything that needs neither a VM nor root, as named suites. A failed build ends it early.
     $suites = [ordered]@{}
+    $watch = [Diagnostics.Stopwatch]::StartNew()
     try {
         Invoke-Build | Out-Host
         $suites.build = New-SuiteResult -Passed 1
@@ -183,11 +197,21 @@ function Invoke-CheckSuite {
         $suites.build = New-SuiteResult -Failed 1
         return $suites
     }
-    $suites.'xunit-unit' = Invoke-XunitSuite -Project 'tests/KgdbOe.Tests' -Filter 'Category!=Lab' -Name 'xunit-unit'
-    $suites.'xunit-powershell' = Invoke-XunitSuite -Project 'tests/KgdbOe.PowerShell.Tests' -Name 'xunit-powershell'
-    $suites.module = Invoke-ModuleCheckSuite
+    $times = [ordered]@{ build = $watch.Elapsed.TotalSeconds }
+    $unit = Start-XunitSuite -Project 'tests/KgdbOe.Tests' -Filter 'Category!=Lab' -Name 'xunit-unit'
+    $powershell = Start-XunitSuite -Project 'tests/KgdbOe.PowerShell.Tests' -Name 'xunit-powershell'
+    $mark = $watch.Elapsed.TotalSeconds
+    $module = Invoke-ModuleCheckSuite
+    $times.module = $watch.Elapsed.TotalSeconds - $mark; $mark = $watch.Elapsed.TotalSeconds
     $env:KGDBOE_PACKAGE = $PackageDir
-    $suites.'pester-check' = Invoke-PesterSuite -Path ($CheckPesterFiles | ForEach-Object { Join-Path $Root "tests/pester/$_" })
+    $pester = Invoke-PesterSuite -Path ($CheckPesterFiles | ForEach-Object { Join-Path $Root "tests/pester/$_" })
+    $times.pester = $watch.Elapsed.TotalSeconds - $mark; $mark = $watch.Elapsed.TotalSeconds
+    $suites.'xunit-unit' = Receive-XunitSuite $unit
+    $suites.'xunit-powershell' = Receive-XunitSuite $powershell
+    $times.'xunit (beside module and pester; waited for after them)' = $watch.Elapsed.TotalSeconds - $mark
+    $suites.module = $module
+    $suites.'pester-check' = $pester
+    Write-Host ('check times: ' + (($times.Keys | ForEach-Object { '{0} {1:0} s' -f $_, $times[$_] }) -join ', ') + (' ; total {0:0} s' -f $watch.Elapsed.TotalSeconds))
     $suites
 }
 
@@ -205,11 +229,9 @@ function Write-SuiteSummary([System.Collections.IDictionary] $Suites, [switch] $
 }
 
 function Invoke-Check {
-    $watch = [Diagnostics.Stopwatch]::StartNew()
     # Pester comes from NuGet; no apt-get, no root (Bootstrap is for a new machine).
     Get-PesterModulePath | Out-Null
     $suites = Invoke-CheckSuite
-    Write-Host ("check: {0:0} s" -f $watch.Elapsed.TotalSeconds)
     $failed = Write-SuiteSummary $suites
     if ($failed -gt 0) { exit 1 }
 }
