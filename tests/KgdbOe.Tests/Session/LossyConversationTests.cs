@@ -62,17 +62,27 @@ namespace KgdbOe.Tests.Session
             for (int i = 0; i < calls; i++)
             {
                 try { await client.ResumeAsync(cts.Token); }
-                catch (Exception) { System.IO.File.WriteAllText($"/tmp/core-bp-{seed}.log", log.ToString() + "\nSTUB:\n" + string.Join("\n", stub.Commands) + "\nWIRE:\n" + string.Join("\n", stub.WireCrashes)); throw; }
+                catch (Exception) { SaveFailureLog(seed, log.ToString() + "\nSTUB:\n" + string.Join("\n", stub.Commands) + "\nWIRE:\n" + string.Join("\n", stub.WireCrashes)); throw; }
                 StopEvent stop;
                 try { stop = await client.WaitForStopAsync(TimeSpan.FromSeconds(30), cts.Token); }
-                catch (Exception) { System.IO.File.WriteAllText($"/tmp/core-bp-{seed}.log", log.ToString()); throw; }
+                catch (Exception) { SaveFailureLog(seed, log.ToString()); throw; }
                 Assert.Equal(StopReason.Breakpoint, stop.Reason);
                 Assert.Equal(SimulatedKgdbStub.FunctionAddress, stop.ProgramCounter);
             }
-            System.IO.File.WriteAllText($"/tmp/core-bp-{seed}.log", log.ToString() + "\nSTUB:\n" + string.Join("\n", stub.Commands));
+            if (stub.BreakpointHits != calls || bp.HitCount != calls || stub.StepsOntoInt3 != 0)
+                SaveFailureLog(seed, log.ToString() + "\nSTUB:\n" + string.Join("\n", stub.Commands));
             Assert.Equal(calls, stub.BreakpointHits);
             Assert.Equal(calls, bp.HitCount);
             Assert.Equal(0, stub.StepsOntoInt3);
+        }
+
+        // The traffic of a failed cycle run, for reading afterwards: a file of this process's own
+        // (a fixed /tmp name left by one user made the test fail for the next).
+        private static void SaveFailureLog(int seed, string text)
+        {
+            string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"kgdboe-core-bp-{seed}-{Environment.ProcessId}.log");
+            System.IO.File.WriteAllText(path, text);
+            Console.Error.WriteLine($"traffic log of the failed run: {path}");
         }
 
         [Fact]
