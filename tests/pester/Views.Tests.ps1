@@ -98,6 +98,8 @@ Describe 'Views of objects from <Name>' -Tag 'Lab', 'Views' -ForEach @(
         Invoke-LabSsh -Lab $lab -Command 'killall workload 2>/dev/null; rmmod kgdboe 2>/dev/null; true' | Out-Null
         $bannerAddress = Get-LabRuntimeAddress $lab 'linux_banner'
         $getppidAddress = Get-LabRuntimeAddress $lab '__x64_sys_getppid'
+        $textAddress = Get-LabRuntimeAddress $lab '_text'
+        $panicAddress = Get-LabRuntimeAddress $lab 'panic_timeout'
         $getppidNames = (Invoke-LabSsh -Lab $lab -Command ('grep -i "^{0:x16} " /proc/kallsyms' -f $getppidAddress)) -split "`n" |
             ForEach-Object { ($_ -split '\s+')[2] }
         # A task that calls getppid() every 2 ms on CPU 1 only; its pid is the reference for the stop.
@@ -137,6 +139,11 @@ Describe 'Views of objects from <Name>' -Tag 'Lab', 'Views' -ForEach @(
         $objects.KernelMemoryBlock = Read-KernelMemory -Target $session linux_banner 64
         $renderings = @{}
         foreach ($type in $objects.Keys) { $renderings[$type] = Get-Rendering $objects[$type] }
+        if ($env:KGDBOE_VIEWS_DUMP) {
+            # For a reviewer: every rendering as text, one file per stub.
+            $dump = foreach ($type in $renderings.Keys) { foreach ($view in 'Table', 'List', 'Default') { "### $type | $view"; $renderings[$type][$view] } }
+            $dump | Set-Content (Join-Path $env:KGDBOE_VIEWS_DUMP "views-$Kind.txt")
+        }
         $watchpoint | Remove-KernelBreakpoint -Confirm:$false
         $names = ($getppidNames | ForEach-Object { [regex]::Escape($_) }) -join '|'
     }
@@ -166,8 +173,7 @@ Describe 'Views of objects from <Name>' -Tag 'Lab', 'Views' -ForEach @(
 
     It 'shows a session with its symbols, kernel base and slide in hex' {
         $r = $renderings.KernelTargetSession
-        $base = Get-LabRuntimeAddress $lab '_text'
-        $r.List | Should -Match ('KernelBase\s+: 0x{0:x16} \(_text\)' -f $base)
+        $r.List | Should -Match ('KernelBase\s+: 0x{0:x16} \(_text\)' -f $textAddress)
         $r.List | Should -Match ('KaslrSlide\s+: 0x{0:x}\r?\n' -f $session.KaslrSlide)
         $r.List | Should -Match ('Symbols\s+: {0} from {1}' -f $session.Symbols.Count, [regex]::Escape($lab.SystemMap))
         $r.List | Should -Match "Breakpoints\s+: #$($breakpoint.Id) ($names), #$($watchpoint.Id) panic_timeout\r?\n"
@@ -215,7 +221,7 @@ Describe 'Views of objects from <Name>' -Tag 'Lab', 'Views' -ForEach @(
 
     It 'shows breakpoints at their address and symbol, watchpoints with their length' {
         $r = $renderings.KernelBreakpoint
-        $panic = Get-LabRuntimeAddress $lab 'panic_timeout'
+        $panic = $panicAddress
         $r.Table | Should -Match ('(?m)^\s*{0} Software\s+0x{1:x16}\s+\d+ ' -f $breakpoint.Id, $getppidAddress)
         $r.Table | Should -Match ('(?m)^\s*{0} WriteWatch\s+0x{1:x16}\s+4\s+\d+ panic_timeout' -f $watchpoint.Id, $panic)
         $r.List | Should -Match ('Address\s+: 0x{0:x16}\r?\nLocation\s+: panic_timeout\r?\nLength\s+: 4 bytes' -f $panic)
