@@ -39,6 +39,10 @@ BeforeAll {
         $Text | Should -Not -Match '(?<![\w.:])-\d{10,19}\b' -Because "the $View view shows no address as a negative number"
         # A byte array or another collection printed by PowerShell's fallback: {76, 105, 110...}
         $Text | Should -Not -Match '\{\d+, \d+' -Because "the $View view shows no raw collection"
+        if ($View -eq 'Table') {
+            # Columns sized to what they hold, not spread over the line.
+            $Text | Should -Not -Match '\S {25,}\S' -Because 'a table is sized to its content'
+        }
         if ($View -eq 'List') {
             $Text | Should -Not -Match '(?m)^\w+\s*:[ \t]*\r?$' -Because 'a list view leaves unknown fields out instead of showing them empty'
         }
