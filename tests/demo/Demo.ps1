@@ -46,6 +46,7 @@ try {
     Show-Step 'A breakpoint on the getppid() system call, hit by a program in the guest'
     Show-Command 'Set-KernelBreakpoint __x64_sys_getppid; Resume-KernelTarget; (guest runs: workload 1); Wait-KernelTarget -Timeout 60'
     $breakpoint = Set-KernelBreakpoint -Target $target -Address '__x64_sys_getppid' -Confirm:$false
+    $breakpoint | Out-Host
     Resume-KernelTarget -Target $target -Confirm:$false
     # The SSH command blocks while the kernel is stopped, so it runs in the background.
     $workload = Start-Process -PassThru -FilePath (Join-Path $PSScriptRoot '../lab/lab-ssh') -ArgumentList 'demo', 'workload', '1' `
@@ -56,6 +57,10 @@ try {
     Show-Step 'Registers at the stop'
     Show-Command 'Get-KernelRegister'
     Get-KernelRegister -Target $target | Out-Host
+
+    Show-Step 'The CPUs as the stub lists them'
+    Show-Command 'Get-KernelThread | Where-Object IsCpu'
+    Get-KernelThread -Target $target | Where-Object IsCpu | Out-Host
 
     Show-Step 'Exporting 1 MiB of kernel text to a file (watch the progress bar)'
     $breakpoint | Remove-KernelBreakpoint -Confirm:$false

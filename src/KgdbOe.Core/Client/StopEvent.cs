@@ -18,6 +18,11 @@ namespace KgdbOe.Client
         public int Signal { get; }
         public StopReason Reason { get; }
         public string? ThreadId { get; }
+        /// <summary>
+        /// The CPU, when the thread id names one: a QEMU vCPU, or a KGDB shadow thread (an idle CPU).
+        /// Null when KGDB names a task (thread:pid, kernel/debug/gdbstub.c); no packet maps a task to
+        /// its CPU, so callers with symbols read kgdb_active instead (KernelTargetSession.CpuOf).
+        /// </summary>
         public int? Cpu { get; }
         /// <summary>Where execution resumes; after a software breakpoint on KGDB this is the breakpoint address (rewound).</summary>
         public ulong ProgramCounter { get; }

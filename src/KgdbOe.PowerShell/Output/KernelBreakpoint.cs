@@ -1,3 +1,4 @@
+using System.Globalization;
 using KgdbOe.Client;
 
 namespace KgdbOe.PowerShell
@@ -20,9 +21,18 @@ namespace KgdbOe.PowerShell
         public int Length => Breakpoint.Length;
         public long HitCount => Breakpoint.HitCount;
 
+        /// <summary>True for data watchpoints, whose Length says how many bytes they watch.</summary>
+        public bool IsWatchpoint => Kind == BreakpointKind.WriteWatch || Kind == BreakpointKind.ReadWatch || Kind == BreakpointKind.AccessWatch;
+
         /// <summary>The protocol client's breakpoint.</summary>
         public Breakpoint Breakpoint { get; }
 
-        public override string ToString() => $"#{Id} {Kind} {Location ?? "0x" + Address.ToString("x16")}";
+        /// <summary>"#1 Software at __x64_sys_getppid (0xffffffffb94638f0)"; watchpoints add their length.</summary>
+        public override string ToString()
+        {
+            string address = "0x" + Address.ToString("x16", CultureInfo.InvariantCulture);
+            return $"#{Id} {Kind} at {(Location == null ? address : Location + " (" + address + ")")}" +
+                (IsWatchpoint ? " " + Length.ToString(CultureInfo.InvariantCulture) + " bytes" : "");
+        }
     }
 }

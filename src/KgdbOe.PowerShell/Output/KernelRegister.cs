@@ -22,7 +22,8 @@ namespace KgdbOe.PowerShell
         public string? ThreadId { get; }
         public Register Register { get; }
 
+        /// <summary>"rip=0xffffffffb94638f0 (__x64_sys_getppid)"; 4-byte registers get 8 digits.</summary>
         public override string ToString() =>
-            Name + "=0x" + Value.ToString(Size <= 4 ? "x8" : "x16", CultureInfo.InvariantCulture);
+            Name + "=0x" + Value.ToString(Size <= 4 ? "x8" : "x16", CultureInfo.InvariantCulture) + (Location == null ? "" : " (" + Location + ")");
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using KgdbOe.Client;
 
 namespace KgdbOe.PowerShell
@@ -19,6 +20,12 @@ namespace KgdbOe.PowerShell
         public int? Pid => Thread.Pid;
         public TargetThread Thread { get; }
 
-        public override string ToString() => Thread.ToString();
+        /// <summary>"CPU 1 (fffffffd)" for a CPU, "workload pid 419" for a task, else the stub's id and name.</summary>
+        public override string ToString()
+        {
+            if (IsCpu && Cpu != null) return $"CPU {Cpu.Value.ToString(CultureInfo.InvariantCulture)} ({Id})";
+            if (Pid != null) return $"{Name ?? Id} pid {Pid.Value.ToString(CultureInfo.InvariantCulture)}";
+            return Thread.ToString();
+        }
     }
 }

@@ -19,6 +19,11 @@ namespace KgdbOe.PowerShell
         private string[]? _sortedNames;
         private readonly IDisposable? _trafficLog;
 
+        // The CPU of the stop it was last asked for (reading it costs a round trip: once a stop).
+        private readonly object _stopCpuGate = new object(); // guards _stopCpuFor and _stopCpu, and one read at a time
+        private StopEvent? _stopCpuFor;
+        private int? _stopCpu;
+
         internal KernelTargetSession(string name, KernelDebugClient client, SymbolTable? symbols, string? symbolSource,
             string? kaslrMethod, IDisposable? trafficLog)
         {
@@ -44,9 +49,18 @@ namespace KgdbOe.PowerShell
 
         /// <summary>Symbols already moved by the KASLR slide: addresses are run-time addresses.</summary>
         public SymbolTable? Symbols { get; }
+
+        /// <summary>Where the symbols came from: a System.map or vmlinux path, or "kallsyms".</summary>
         public string? SymbolSource { get; }
+
+        /// <summary>Bytes the kernel image moved from its link address (0 without symbols).</summary>
         public long KaslrSlide => Symbols?.Slide ?? 0;
+
+        /// <summary>How the slide was found (null: assumed 0, not detected).</summary>
         public string? KaslrMethod { get; }
+
+        /// <summary>Run-time address of _text, where the kernel image starts; null without symbols.</summary>
+        public ulong? KernelBase => Symbols != null && Symbols.TryGetAddress("_text", out ulong text) ? text : (ulong?)null;
 
         public KernelStop? LastStop => Client.LastStop is StopEvent stop ? new KernelStop(this, stop) : null;
         public ClientStatistics Statistics => Client.Statistics;
@@ -57,6 +71,42 @@ namespace KgdbOe.PowerShell
             if (Symbols == null || address < KernelHalf) return null;
             SymbolLocation? location = Symbols.Lookup(address);
             return location != null && location.Offset < MaxDescribedOffset ? location.ToString() : null;
+        }
+
+        /// <summary>
+        /// The CPU a stop happened on. QEMU names the vCPU in the stop reply, and KGDB a CPU's shadow
+        /// thread when that CPU was idle; but a KGDB stop in a task names the task's pid only
+        /// (kernel/debug/gdbstub.c: thread:shadow_pid(current->pid)), and no packet maps a task to
+        /// its CPU. The kernel keeps the CPU that runs the stub in kgdb_active
+        /// (kernel/debug/debug_core.c), so with symbols that is one 4-byte read, made once a stop and
+        /// only while this stop is the current one. Null when unknown.
+        /// </summary>
+        internal int? CpuOf(StopEvent stop)
+        {
+            if (stop.Cpu != null) return stop.Cpu;
+            if (Kind != TargetKind.Kgdb || Symbols == null || !Symbols.TryGetAddress("kgdb_active", out ulong address)) return null;
+            lock (_stopCpuGate)
+            {
+                if (ReferenceEquals(_stopCpuFor, stop)) return _stopCpu;
+                if (IsClosed || Client.State != TargetState.Stopped || !ReferenceEquals(Client.LastStop, stop)) return null;
+                int? cpu = null;
+                try
+                {
+                    using (var timeout = new System.Threading.CancellationTokenSource(TimeSpan.FromSeconds(5)))
+                    {
+                        byte[] bytes = Client.ReadMemoryAsync(address, 4, null, timeout.Token).GetAwaiter().GetResult();
+                        int active = BitConverter.ToInt32(bytes, 0); // atomic_t: -1 when nobody is in the debugger
+                        if (active >= 0) cpu = active;
+                    }
+                }
+                catch (Exception e) when (e is GdbRemoteException || e is OperationCanceledException || e is InvalidOperationException)
+                {
+                    // Unknown then: the view leaves the CPU out.
+                }
+                _stopCpuFor = stop;
+                _stopCpu = cpu;
+                return cpu;
+            }
         }
 
         /// <summary>Symbol names in ordinal order, built once, for tab completion.</summary>
@@ -89,6 +139,7 @@ namespace KgdbOe.PowerShell
             _trafficLog?.Dispose();
         }
 
-        public override string ToString() => Name;
+        /// <summary>"name (Kgdb udp:127.0.0.1:31337)", or "udp:... (Kgdb)" when the name is the endpoint.</summary>
+        public override string ToString() => Name == Endpoint ? $"{Name} ({Kind})" : $"{Name} ({Kind} {Endpoint})";
     }
 }
