@@ -143,11 +143,15 @@ namespace KgdbOe.Types
     public sealed class PointerType : KernelType
     {
         private readonly int _targetId;
+        private readonly KernelType? _target;
 
         internal PointerType(BtfTypeGraph graph, int id, int targetId) : base(graph, id, KernelTypeKind.Pointer, string.Empty) => _targetId = targetId;
 
+        /// <summary>A pointer type the BTF lacks (id -1), made up by <see cref="BtfTypeGraph.FindType"/>.</summary>
+        internal PointerType(BtfTypeGraph graph, KernelType target) : base(graph, -1, KernelTypeKind.Pointer, string.Empty) => _target = target;
+
         /// <summary>The pointed-to type (void for "void *").</summary>
-        public KernelType Target => Graph![_targetId];
+        public KernelType Target => _target ?? Graph![_targetId];
 
         /// <inheritdoc/>
         public override ulong Size => 8;
