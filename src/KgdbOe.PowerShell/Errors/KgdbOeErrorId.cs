@@ -22,5 +22,11 @@ namespace KgdbOe.PowerShell
         public const string InvalidState = "KgdbOe.InvalidState";
         public const string FileExists = "KgdbOe.FileExists";
         public const string FileError = "KgdbOe.FileError";
+        /// <summary>No type of that name in the kernel's BTF (ObjectNotFound; target object: the name).</summary>
+        public const string TypeNotFound = "KgdbOe.TypeNotFound";
+        /// <summary>The kernel has no BTF (no __start_BTF/__stop_BTF symbols, or no symbols at all) and no -BtfPath was given (ObjectNotFound).</summary>
+        public const string NoBtf = "KgdbOe.NoBtf";
+        /// <summary>The BTF (file, cache or target memory) is truncated or corrupt (InvalidData).</summary>
+        public const string BadBtf = "KgdbOe.BadBtf";
     }
 }
