@@ -59,8 +59,8 @@ namespace KgdbOe.Types
         /// <summary>The C spelling of the type: "struct task_struct", "unsigned long", "char *", "int [16]", "void (*)(int)".</summary>
         public string DisplayName => _displayName ??= Declare(string.Empty);
 
-        /// <summary>The C declaration of <paramref name="declarator"/> with this type ("int" and "x[4]" give "int x[4]").</summary>
-        internal string Declare(string declarator)
+        /// <summary>The C declaration of a name with this type: "comm" with "char [16]" gives "char comm[16]"; "" gives <see cref="DisplayName"/>.</summary>
+        public string Declare(string declarator)
         {
             var sb = new StringBuilder();
             Format(sb, declarator, 0);

@@ -1,0 +1,53 @@
+using System.Management.Automation;
+using KgdbOe.Types;
+
+namespace KgdbOe.PowerShell.Commands
+{
+    /// <summary>
+    /// Shows a kernel type from the kernel's own BTF: kind, size and, for a struct or union, each member's offset, size,
+    /// bit-field position and type, laid out the way `pahole -C` prints it. The BTF comes from the session's -BtfPath
+    /// file or from the target's memory (read once, then cached on disk by the kernel's banner).
+    /// </summary>
+    [Cmdlet(VerbsCommon.Get, "KernelType")]
+    [OutputType(typeof(KernelTypeInfo))]
+    public sealed class GetKernelTypeCommand : KernelTargetCmdlet
+    {
+        /// <summary>
+        /// Type names: "task_struct" (a struct, union, enum, typedef or base type by that name, structs first),
+        /// "struct x", "union x", "enum x", "unsigned long", "char *". Wildcards list every matching named type.
+        /// </summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [ArgumentCompleter(typeof(TypeNameCompleter))]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
+        public string[] Name { get; set; } = new string[0];
+
+        protected override void ProcessRecordCore()
+        {
+            KernelTargetSession session = Session;
+            BtfTypeGraph types = Await(ct => session.GetTypesAsync(ct));
+            foreach (string name in Name)
+            {
+                Guard(() => WriteType(session, types, name));
+            }
+        }
+
+        private void WriteType(KernelTargetSession session, BtfTypeGraph types, string name)
+        {
+            if (WildcardPattern.ContainsWildcardCharacters(name))
+            {
+                var pattern = new WildcardPattern(name, WildcardOptions.None);
+                foreach (string candidate in session.SortedTypeNames(allowFileLoad: false))
+                {
+                    if (pattern.IsMatch(candidate) && types.FindType(candidate) is KernelType match)
+                        WriteObject(new KernelTypeInfo(session, match));
+                }
+                return;
+            }
+            KernelType type = types.FindType(name)
+                ?? throw Fail(KgdbOeErrorId.TypeNotFound, ErrorCategory.ObjectNotFound, name,
+                    $"The kernel's BTF has no type '{name}'. Give a struct, union, enum, typedef or base type name (\"task_struct\", \"struct file\", \"u64\").");
+            WriteObject(new KernelTypeInfo(session, type));
+        }
+    }
+}
