@@ -10,7 +10,10 @@ namespace KgdbOe.Types
     public abstract class KernelType
     {
         /// <summary>How deep a chain of typedefs, modifiers, pointers and arrays may go; the graph rejects deeper ones.</summary>
-        internal const int MaxChainDepth = 512;
+        internal const int MaxChainDepth = 256;
+
+        /// <summary>Past this many characters a prototype's parameter list is cut short (only corrupt BTF gets there).</summary>
+        internal const int MaxDisplayLength = 4096;
 
         private string? _displayName;
 
@@ -346,7 +349,13 @@ namespace KgdbOe.Types
             for (int i = 0; i < parameters.Count; i++)
             {
                 if (i > 0) args.Append(", ");
-                parameters[i].Type.Format(args, string.Empty, depth + 1);
+                if (args.Length > MaxDisplayLength)
+                {
+                    args.Append("/* ").Append(parameters.Count - i).Append(" more */");
+                    break;
+                }
+                // DisplayName is kept per type, so a prototype used by many others is spelled out once.
+                args.Append(parameters[i].Type.DisplayName);
             }
             if (IsVariadic) args.Append(parameters.Count > 0 ? ", ..." : "...");
             else if (parameters.Count == 0) args.Append("void");

@@ -77,12 +77,18 @@ namespace KgdbOe.Types
         public StructMember? FindMember(string name)
         {
             if (name == null) throw new ArgumentNullException(nameof(name));
-            return Find(name, 0);
+            int budget = MaxMembersSearched;
+            return Find(name, 0, ref budget);
         }
 
-        private StructMember? Find(string name, int nesting)
+        /// <summary>How many members one <see cref="FindMember"/> looks at, at most (corrupt BTF could nest without end).</summary>
+        private const int MaxMembersSearched = 1 << 20;
+
+        private StructMember? Find(string name, int nesting, ref int budget)
         {
             var members = Members;
+            budget -= members.Count;
+            if (budget < 0) return null;
             for (int i = 0; i < members.Count; i++)
             {
                 if (members[i].Name == name && name.Length > 0) return members[i];
@@ -93,7 +99,7 @@ namespace KgdbOe.Types
                 StructMember m = members[i];
                 if (m.Name.Length == 0 && m.Type.Resolve() is StructType inner)
                 {
-                    StructMember? found = inner.Find(name, nesting + 1);
+                    StructMember? found = inner.Find(name, nesting + 1, ref budget);
                     if (found != null) return found.Moved(m.BitOffset);
                 }
             }
