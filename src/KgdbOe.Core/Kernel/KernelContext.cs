@@ -165,6 +165,16 @@ namespace KgdbOe.Kernel
             return new KernelObject(this, address, type, bytes, 0);
         }
 
+        /// <summary>The objects of <paramref name="type"/> that <paramref name="bytes"/> (read at <paramref name="address"/>) holds one after another.</summary>
+        public KernelObject[] Split(ulong address, KernelType type, byte[] bytes)
+        {
+            int size = checked((int)type.Size);
+            if (size == 0) throw new KernelLayoutException($"The type '{type.DisplayName}' has no size.", type.DisplayName);
+            var objects = new KernelObject[bytes.Length / size];
+            for (int i = 0; i < objects.Length; i++) objects[i] = new KernelObject(this, address + (ulong)(i * size), type, bytes, i * size);
+            return objects;
+        }
+
         /// <summary>Reads a 64-bit little-endian value (a pointer, an unsigned long).</summary>
         public async Task<ulong> ReadUInt64Async(ulong address, string what, CancellationToken ct) =>
             BinaryPrimitives.ReadUInt64LittleEndian(await ReadBytesAsync(address, 8, what, ct).ConfigureAwait(false));

@@ -26,6 +26,16 @@ namespace KgdbOe.Kernel
             _offset = offset;
         }
 
+        /// <summary>The variable it was read as (Get-KernelVariable), else null.</summary>
+        public string? VariableName { get; private set; }
+
+        /// <summary>The CPU whose copy of a per-CPU variable this is, else null.</summary>
+        public int? Cpu { get; private set; }
+
+        /// <summary>The same object, labelled as variable <paramref name="name"/> (of <paramref name="cpu"/> for a per-CPU one).</summary>
+        public KernelObject AsVariable(string name, int? cpu) =>
+            new KernelObject(Context, Address, Type, _buffer, _offset) { VariableName = name, Cpu = cpu };
+
         /// <summary>The kernel this object was read from.</summary>
         public KernelContext Context { get; }
 

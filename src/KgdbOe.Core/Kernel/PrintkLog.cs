@@ -233,6 +233,7 @@ namespace KgdbOe.Kernel
         private readonly KernelContext _context;
         private readonly PrintkLayout _layout;
         private readonly StructType _ring;
+        private static readonly DateTime UnixEpoch = new DateTime(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
         /// <summary>Learns the layout from BTF; throws <see cref="KernelTypeNotFoundException"/> on a kernel without the 5.10+ ring buffer.</summary>
         public PrintkLog(KernelContext context)
@@ -246,7 +247,14 @@ namespace KgdbOe.Kernel
         /// The last <paramref name="last"/> records (all when null), oldest first; with <paramref name="since"/> only those
         /// at or after that time since boot.
         /// </summary>
-        public async Task<IReadOnlyList<KernelLogRecord>> ReadAsync(int? last, TimeSpan? since, CancellationToken ct)
+        public async Task<IReadOnlyList<KernelLogRecord>> ReadAsync(int? last, TimeSpan? since, CancellationToken ct) =>
+            await ReadAsync(last, since, null, ct).ConfigureAwait(false);
+
+        /// <summary>
+        /// As <see cref="ReadAsync(int?, TimeSpan?, CancellationToken)"/>, and with <paramref name="realtimeOffset"/> (from
+        /// <see cref="ReadRealtimeOffsetAsync"/>) each record's <see cref="KernelLogRecord.TimeCreated"/> is set (UTC).
+        /// </summary>
+        public async Task<IReadOnlyList<KernelLogRecord>> ReadAsync(int? last, TimeSpan? since, TimeSpan? realtimeOffset, CancellationToken ct)
         {
             ulong prb = await _context.ReadUInt64Async(_context.GetSymbolAddress("prb"), "struct printk_ringbuffer *prb", ct).ConfigureAwait(false);
             KernelObject ring = await _context.ReadObjectAsync(prb, _ring, ct).ConfigureAwait(false);
@@ -289,6 +297,8 @@ namespace KgdbOe.Kernel
             if (since is TimeSpan s) selected = all.FindAll(r => r.Time >= s);
             var list = new List<KernelLogRecord>(selected);
             if (last is int m && list.Count > m) list.RemoveRange(0, list.Count - Math.Max(0, m));
+            if (realtimeOffset is TimeSpan offset)
+                foreach (KernelLogRecord r in list) r.TimeCreated = UnixEpoch + offset + r.Time;
             return list;
         }
 
