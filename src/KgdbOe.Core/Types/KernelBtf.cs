@@ -76,17 +76,26 @@ namespace KgdbOe.Types
         {
             if (path == null) throw new ArgumentNullException(nameof(path));
             var watch = Stopwatch.StartNew();
-            byte[] data = ReadFileBtf(path);
+            byte[] data = ReadBlob(path);
             BtfTypeGraph graph = BtfTypeGraph.Parse(data);
             return new KernelBtfLoad(graph, "file", path, data.Length, watch.Elapsed);
         }
 
-        private static byte[] ReadFileBtf(string path)
+        /// <summary>The BTF bytes of a file: the .BTF section of an ELF file (vmlinux, a module's .ko), else the whole file.</summary>
+        public static byte[] ReadBlob(string path)
         {
+            if (path == null) throw new ArgumentNullException(nameof(path));
             byte[] head = new byte[4];
             int got;
             using (var f = File.OpenRead(path)) got = f.Read(head, 0, 4);
             if (got < 4 || head[0] != 0x7f || head[1] != (byte)'E' || head[2] != (byte)'L' || head[3] != (byte)'F') return File.ReadAllBytes(path);
+            return ReadElfSection(path);
+        }
+
+        // Apart, so reading a raw blob never needs ELFSharp loaded.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private static byte[] ReadElfSection(string path)
+        {
             if (!ELFReader.TryLoad(path, out IELF? elf) || elf == null) throw new BtfFormatException($"'{path}' starts like ELF but cannot be read as ELF");
             using (elf)
             {
