@@ -56,11 +56,13 @@ namespace KgdbOe.Types
         /// <summary>How many bytes of linux_banner are read (the string is about 150 bytes, NUL-terminated).</summary>
         private const int BannerBytes = 512;
 
-        /// <summary>The default cache folder: $KGDBOE_CACHE/btf, else ~/.cache/kgdboe/btf.</summary>
+        /// <summary>The default cache folder: $KGDBOE_BTF_CACHE, else $KGDBOE_CACHE/btf, else ~/.cache/kgdboe/btf.</summary>
         public static string DefaultCacheDirectory
         {
             get
             {
+                string? own = Environment.GetEnvironmentVariable("KGDBOE_BTF_CACHE");
+                if (!string.IsNullOrEmpty(own)) return own!;
                 string? root = Environment.GetEnvironmentVariable("KGDBOE_CACHE");
                 if (string.IsNullOrEmpty(root))
                     root = System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "kgdboe");
