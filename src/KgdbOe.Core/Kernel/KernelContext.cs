@@ -52,10 +52,30 @@ namespace KgdbOe.Kernel
         public KernelType FindType(string name)
         {
             if (name == null) throw new ArgumentNullException(nameof(name));
-            string trimmed = name.Trim();
+            string trimmed = System.Text.RegularExpressions.Regex.Replace(name.Trim(), @"\s+", " ");
             KernelType? type = trimmed.Length == 0 ? null : Types.FindType(trimmed);
+            if (type == null)
+            {
+                // BTF names base types as DWARF does ("long unsigned int"); people write C ("unsigned long").
+                string stars = trimmed.TrimEnd('*', ' ');
+                string suffix = trimmed.Substring(stars.Length);
+                if (DwarfNames.TryGetValue(stars, out string? dwarf)) type = Types.FindType(dwarf + suffix);
+            }
             return type ?? throw new KernelTypeNotFoundException(name);
         }
+
+        private static readonly System.Collections.Generic.Dictionary<string, string> DwarfNames =
+            new System.Collections.Generic.Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["unsigned long"] = "long unsigned int", ["unsigned long int"] = "long unsigned int", ["long unsigned"] = "long unsigned int",
+                ["long"] = "long int", ["signed long"] = "long int", ["long signed int"] = "long int",
+                ["unsigned long long"] = "long long unsigned int", ["unsigned long long int"] = "long long unsigned int",
+                ["long long"] = "long long int", ["signed long long"] = "long long int",
+                ["unsigned short"] = "short unsigned int", ["unsigned short int"] = "short unsigned int",
+                ["short"] = "short int", ["signed short"] = "short int",
+                ["unsigned"] = "unsigned int", ["signed"] = "int", ["signed int"] = "int",
+                ["bool"] = "_Bool",
+            };
 
         /// <summary>The struct or union called <paramref name="name"/>; throws <see cref="KernelTypeNotFoundException"/>.</summary>
         public StructType FindStruct(string name) =>

@@ -19,6 +19,8 @@ namespace KgdbOe.PowerShell
             {
                 case KernelObject o: return new KernelAddress(o.Address);
                 case KernelPointer p: return new KernelAddress(p.Address);
+                case KernelObjectView v: return new KernelAddress(v.Object.Address);
+                case KernelPointerView pv: return new KernelAddress(pv.Address);
                 default: return KernelAddressTransformationAttribute.ToAddress(inputData);
             }
         }

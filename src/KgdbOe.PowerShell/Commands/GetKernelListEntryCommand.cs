@@ -10,7 +10,7 @@ namespace KgdbOe.PowerShell.Commands
     /// cycle (KgdbOe.ListCycle) or an unreadable node (KgdbOe.BadPointer) ends the walk with an error after them.
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "KernelListEntry")]
-    [OutputType(typeof(KernelObject))]
+    [OutputType(typeof(KernelObjectView))]
     public sealed class GetKernelListEntryCommand : KernelObjectCmdlet
     {
         /// <summary>The list head: an address, a symbol, or a list_head / hlist_head member of a typed object.</summary>
@@ -45,7 +45,7 @@ namespace KgdbOe.PowerShell.Commands
             {
                 KernelObject? entry = Kernel(session, head, ct => walker.NextAsync(ct));
                 if (entry == null) break;
-                WriteObject(entry);
+                WriteObject(new KernelObjectView(entry));
             }
         }
     }

@@ -12,7 +12,7 @@ namespace KgdbOe.PowerShell.Commands
     /// __per_cpu_offset[cpu].
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "KernelVariable")]
-    [OutputType(typeof(KernelObject))]
+    [OutputType(typeof(KernelObjectView))]
     public sealed class GetKernelVariableCommand : KernelObjectCmdlet
     {
         // Per-CPU symbols are offsets into the per-CPU area (zero-based on x86-64), far below the kernel half.
@@ -50,7 +50,7 @@ namespace KgdbOe.PowerShell.Commands
                 if (Cpu != null)
                     throw Fail(KgdbOeErrorId.BadArgument, ErrorCategory.InvalidArgument, name,
                         $"'{name}' is not a per-CPU variable (its address 0x{symbol:x16} is not in the per-CPU area): leave out -Cpu.");
-                WriteObject(Kernel(session, name, async ct => (await context.ReadObjectAsync(symbol, type, ct).ConfigureAwait(false)).AsVariable(name, null)));
+                WriteObject(new KernelObjectView(Kernel(session, name, async ct => (await context.ReadObjectAsync(symbol, type, ct).ConfigureAwait(false)).AsVariable(name, null))));
                 return;
             }
             ulong[] offsets = Kernel(session, name, ct => context.GetPerCpuOffsetsAsync(ct));
@@ -63,7 +63,7 @@ namespace KgdbOe.PowerShell.Commands
                         throw Fail(KgdbOeErrorId.BadArgument, ErrorCategory.InvalidArgument, cpu,
                             $"The kernel has CPUs 0 to {offsets.Length - 1} (nr_cpu_ids is {offsets.Length}); there is no CPU {cpu}.");
                     ulong address = unchecked(symbol + offsets[cpu]);
-                    WriteObject(Kernel(session, name, async ct => (await context.ReadObjectAsync(address, type, ct).ConfigureAwait(false)).AsVariable(name, cpu)));
+                    WriteObject(new KernelObjectView(Kernel(session, name, async ct => (await context.ReadObjectAsync(address, type, ct).ConfigureAwait(false)).AsVariable(name, cpu))));
                 });
             }
         }

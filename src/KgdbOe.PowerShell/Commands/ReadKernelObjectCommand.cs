@@ -10,7 +10,7 @@ namespace KgdbOe.PowerShell.Commands
     /// modules and typed objects piped in bind -Address and -Type by property name.
     /// </summary>
     [Cmdlet(VerbsCommunications.Read, "KernelObject")]
-    [OutputType(typeof(KernelObject))]
+    [OutputType(typeof(KernelObjectView))]
     public sealed class ReadKernelObjectCommand : KernelObjectCmdlet
     {
         /// <summary>A number, hex text, symbol+offset, or an object with an address (a pointer, a task, a typed object).</summary>
@@ -43,12 +43,12 @@ namespace KgdbOe.PowerShell.Commands
                     $"The type '{type.DisplayName}' has no size (void, a function or an incomplete struct): name a type with a size.");
             if (Count == 1)
             {
-                WriteObject(Kernel(session, address, ct => context.ReadObjectAsync(address, type, ct)));
+                WriteObject(new KernelObjectView(Kernel(session, address, ct => context.ReadObjectAsync(address, type, ct))));
                 return;
             }
             byte[] bytes = Kernel(session, address, ct => context.ReadBytesAsync(address, checked((int)(size * (ulong)Count)), type.DisplayName + "[" + Count + "]", ct));
             KernelObject[] objects = Kernel(session, address, () => context.Split(address, type, bytes));
-            foreach (KernelObject o in objects) WriteObject(o);
+            foreach (KernelObject o in objects) WriteObject(new KernelObjectView(o));
         }
     }
 }

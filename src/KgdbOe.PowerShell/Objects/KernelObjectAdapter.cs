@@ -7,7 +7,7 @@ using KgdbOe.Kernel;
 namespace KgdbOe.PowerShell
 {
     /// <summary>
-    /// Shows a <see cref="KernelObject"/> to PowerShell with the C members as its properties ($task.comm, $task.se.vruntime),
+    /// Shows a <see cref="KernelObjectView"/> (a <see cref="KernelObject"/>) to PowerShell with the C members as its properties ($task.comm, $task.se.vruntime),
     /// decoded only when read, in declaration order, anonymous struct/union members lifted as in C. Three more properties say
     /// what the object is: KernelAddress (a pointer to it: hex, followable, and what Read-KernelObject binds by property
     /// name), KernelType ("struct task_struct") and, for a per-CPU variable, KernelCpu. A scalar, pointer or array object
@@ -24,7 +24,7 @@ namespace KgdbOe.PowerShell
         /// <summary>Registers the adapter in the current runspace (module import): PowerShell then asks it for every KernelObject's properties.</summary>
         internal static void Register()
         {
-            var typeData = new TypeData(typeof(KernelObject).FullName) { TypeAdapter = typeof(KernelObjectAdapter) };
+            var typeData = new TypeData(typeof(KernelObjectView)) { TypeAdapter = typeof(KernelObjectAdapter) };
             using (var ps = System.Management.Automation.PowerShell.Create(RunspaceMode.CurrentRunspace))
             {
                 ps.AddCommand("Update-TypeData").AddParameter("TypeData", typeData).AddParameter("Force").Invoke();
@@ -34,9 +34,9 @@ namespace KgdbOe.PowerShell
         public override Collection<string> GetTypeNameHierarchy(object baseObject)
         {
             var names = new Collection<string>();
-            if (baseObject is KernelObject o) names.Add(TypeNamePrefix + "#" + o.TypeName);
+            if (baseObject is KernelObjectView v) names.Add(TypeNamePrefix + "#" + v.Object.TypeName);
             names.Add(TypeNamePrefix);
-            names.Add(typeof(KernelObject).FullName!);
+            names.Add(typeof(KernelObjectView).FullName!);
             names.Add(typeof(object).FullName!);
             return names;
         }
@@ -44,7 +44,7 @@ namespace KgdbOe.PowerShell
         public override Collection<PSAdaptedProperty> GetProperties(object baseObject)
         {
             var properties = new Collection<PSAdaptedProperty>();
-            var o = (KernelObject)baseObject;
+            var o = ((KernelObjectView)baseObject).Object;
             properties.Add(new PSAdaptedProperty(AddressProperty, AddressProperty));
             properties.Add(new PSAdaptedProperty(TypeProperty, TypeProperty));
             if (o.Cpu != null) properties.Add(new PSAdaptedProperty(CpuProperty, CpuProperty));
@@ -59,7 +59,7 @@ namespace KgdbOe.PowerShell
 
         public override PSAdaptedProperty? GetProperty(object baseObject, string propertyName)
         {
-            var o = (KernelObject)baseObject;
+            var o = ((KernelObjectView)baseObject).Object;
             if (o.IsComposite)
             {
                 // C members first: a struct may well have a member called "value".
@@ -82,14 +82,14 @@ namespace KgdbOe.PowerShell
 
         public override object? GetPropertyValue(PSAdaptedProperty adaptedProperty)
         {
-            var o = (KernelObject)adaptedProperty.BaseObject;
+            var o = ((KernelObjectView)adaptedProperty.BaseObject).Object;
             switch (adaptedProperty.Tag)
             {
-                case KernelField field: return o.GetValue(field);
-                case AddressProperty: return o.ToPointer();
+                case KernelField field: return KernelViews.Wrap(o.GetValue(field));
+                case AddressProperty: return new KernelPointerView(o.ToPointer());
                 case TypeProperty: return o.TypeName;
                 case CpuProperty: return o.Cpu;
-                case ValueProperty: return o.Value;
+                case ValueProperty: return KernelViews.Wrap(o.Value);
                 default: return null;
             }
         }
@@ -100,10 +100,10 @@ namespace KgdbOe.PowerShell
         public override string GetPropertyTypeName(PSAdaptedProperty adaptedProperty) => adaptedProperty.Tag switch
         {
             KernelField field => field.BitFieldSize == 0 ? field.Type.DisplayName : field.Type.DisplayName + ":" + field.BitFieldSize,
-            AddressProperty => typeof(KernelPointer).FullName!,
+            AddressProperty => typeof(KernelPointerView).FullName!,
             TypeProperty => typeof(string).FullName!,
             CpuProperty => typeof(int).FullName!,
-            _ => ((KernelObject)adaptedProperty.BaseObject).TypeName,
+            _ => ((KernelObjectView)adaptedProperty.BaseObject).Object.TypeName,
         };
     }
 }
