@@ -5,7 +5,17 @@
 # fails with KgdbOe.TypeNotFound and the session goes on answering.
 #
 # Set KGDBOE_TYPES_LAB to a name prefix of your own while developing (those labs are stopped at
-# the end); otherwise the shared test-<kernel>-e1000-2 labs are used.
+# the end); otherwise the shared test-<kernel>-e1000-2 labs are used. KGDBOE_TYPES_KERNELS
+# ("6.12" or "6.12,6.1", the default) picks the kernels.
+BeforeDiscovery {
+    $Structs = @(
+        'task_struct', 'list_head', 'hlist_head', 'hlist_node', 'module', 'file', 'sk_buff', 'mm_struct', 'inode', 'dentry',
+        'super_block', 'net_device', 'page', 'rq', 'cred', 'pid', 'signal_struct', 'kobject', 'device', 'vm_area_struct',
+        'printk_ringbuffer', 'prb_desc', 'printk_info', 'prb_desc_ring', 'prb_data_ring', 'kernel_param', 'sock', 'nsproxy',
+        'files_struct', 'path', 'mount', 'pt_regs', 'rb_node', 'timer_list', 'work_struct', 'mutex', 'kernfs_node')
+    $Kernels = if ($env:KGDBOE_TYPES_KERNELS) { $env:KGDBOE_TYPES_KERNELS -split ',' } else { '6.12', '6.1' }
+}
+
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestLab.ps1')
 
@@ -54,18 +64,9 @@ BeforeAll {
             }
         }
     }
-
-    $script:Structs = @(
-        'task_struct', 'list_head', 'hlist_head', 'hlist_node', 'module', 'file', 'sk_buff', 'mm_struct', 'inode', 'dentry',
-        'super_block', 'net_device', 'page', 'rq', 'cred', 'pid', 'signal_struct', 'kobject', 'device', 'vm_area_struct',
-        'printk_ringbuffer', 'prb_desc', 'printk_info', 'prb_desc_ring', 'prb_data_ring', 'kernel_param', 'sock', 'nsproxy',
-        'files_struct', 'path', 'mount', 'pt_regs', 'rb_node', 'timer_list', 'work_struct', 'mutex', 'kernfs_node')
 }
 
-Describe 'Get-KernelType on <Kernel>' -Tag 'Lab', 'Objects' -ForEach @(
-    @{ Kernel = '6.12' }
-    @{ Kernel = '6.1' }
-) {
+Describe 'Get-KernelType on <Kernel>' -Tag 'Lab', 'Objects' -ForEach @($Kernels | ForEach-Object { @{ Kernel = $_; Structs = $Structs } }) {
     BeforeAll {
         $labArgs = @{ Kernel = $Kernel; Nic = 'e1000'; Cpus = 2 }
         if ($env:KGDBOE_TYPES_LAB) { $labArgs.Name = "$env:KGDBOE_TYPES_LAB-$Kernel".Replace('.', '') }
@@ -142,6 +143,15 @@ Describe 'Get-KernelType on <Kernel>' -Tag 'Lab', 'Objects' -ForEach @(
         $found = Get-KernelType no_such_struct_here, 'struct file' -Target $session -ErrorAction SilentlyContinue
         $found.TypeName | Should -Be 'struct file'
         (Read-KernelMemory linux_banner 13 -Target $session).ReadString() | Should -Be 'Linux version'
+    }
+
+    It 'lists every named type a wildcard matches, and takes C spellings with stars as they are' {
+        $names = @(Get-KernelType 'prb_desc*' -Target $session | ForEach-Object Name)
+        $names | Should -Contain 'prb_desc'
+        $names | Should -Contain 'prb_desc_ring'
+        $names | Where-Object { $_ -notlike 'prb_desc*' } | Should -BeNullOrEmpty
+        $pointer = Get-KernelType 'struct list_head *' -Target $session
+        ($pointer.Kind, $pointer.Size, $pointer.TypeName) | Should -Be @('Pointer', 8, 'struct list_head *')
     }
 
     It 'completes type names with Tab' {

@@ -34,6 +34,12 @@ namespace KgdbOe.PowerShell.Commands
 
         private void WriteType(KernelTargetSession session, BtfTypeGraph types, string name)
         {
+            // A C spelling first: "char *" and "struct list_head *" hold '*' without being patterns.
+            if (types.FindType(name) is KernelType type)
+            {
+                WriteObject(new KernelTypeInfo(session, type));
+                return;
+            }
             if (WildcardPattern.ContainsWildcardCharacters(name))
             {
                 var pattern = new WildcardPattern(name, WildcardOptions.None);
@@ -44,10 +50,8 @@ namespace KgdbOe.PowerShell.Commands
                 }
                 return;
             }
-            KernelType type = types.FindType(name)
-                ?? throw Fail(KgdbOeErrorId.TypeNotFound, ErrorCategory.ObjectNotFound, name,
-                    $"The kernel's BTF has no type '{name}'. Give a struct, union, enum, typedef or base type name (\"task_struct\", \"struct file\", \"u64\").");
-            WriteObject(new KernelTypeInfo(session, type));
+            throw Fail(KgdbOeErrorId.TypeNotFound, ErrorCategory.ObjectNotFound, name,
+                $"The kernel's BTF has no type '{name}'. Give a struct, union, enum, typedef or base type name (\"task_struct\", \"struct file\", \"u64\").");
         }
     }
 }
