@@ -60,8 +60,13 @@ namespace KgdbOe.Kernel
         /// <summary>The wall-clock time, when the reader could tell the guest's clock; else null.</summary>
         public DateTime? TimeCreated { get; internal set; }
 
-        /// <summary>"[   12.345678] text", as dmesg prints it with printk.time on.</summary>
-        public override string ToString() => FormatTime(TimestampNanoseconds) + " " + Text;
+        /// <summary>"[   12.345678] text", as dmesg prints it with printk.time on (each line of a multi-line record prefixed).</summary>
+        public override string ToString()
+        {
+            // Like the kernel's syslog format (record_print_text()): every line of a multi-line record gets the prefix.
+            string prefix = FormatTime(TimestampNanoseconds) + " ";
+            return prefix + Text.Replace("\n", "\n" + prefix);
+        }
 
         /// <summary>"[   12.345678]": seconds padded to 5, microseconds to 6 (kernel/printk/printk.c print_time()).</summary>
         public static string FormatTime(ulong nanoseconds) =>
