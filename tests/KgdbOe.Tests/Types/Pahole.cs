@@ -28,6 +28,36 @@ namespace KgdbOe.Tests.Types
             return null;
         }
 
+        /// <summary>
+        /// The top-level members of each struct pahole prints for `pahole -F btf -C a,b,c file` (one run for all: pahole
+        /// reads the whole BTF each time), by struct name; a name pahole does not know is missing from the result.
+        /// </summary>
+        public static Dictionary<string, List<PaholeMember>> RunMany(string file, IEnumerable<string> structNames)
+        {
+            string text = Run(file, string.Join(",", structNames));
+            var result = new Dictionary<string, List<PaholeMember>>(StringComparer.Ordinal);
+            var header = new Regex(@"^(?:struct|union) (\w+) \{$");
+            var chunk = new System.Text.StringBuilder();
+            string? current = null;
+            foreach (string line in text.Split('\n'))
+            {
+                Match m = header.Match(line);
+                if (current == null && m.Success)
+                {
+                    current = m.Groups[1].Value;
+                    chunk.Clear();
+                }
+                if (current == null) continue;
+                chunk.Append(line).Append('\n');
+                if (line.StartsWith("}", StringComparison.Ordinal)) // "};" or "} __attribute__((__aligned__(64)));"
+                {
+                    if (!result.ContainsKey(current)) result[current] = ParseTopLevel(chunk.ToString())!; // the first definition
+                    current = null;
+                }
+            }
+            return result;
+        }
+
         /// <summary>The text of `pahole -F btf -C name file` (stderr, e.g. "Unknown kind 17" from an old pahole, is dropped).</summary>
         public static string Run(string file, string structName)
         {

@@ -52,10 +52,11 @@ namespace KgdbOe.Tests.Types
             BtfTypeGraph graph = BtfTypeGraph.Parse(BtfSources.ReadBtf(path));
             var failures = new StringBuilder();
             int compared = 0, members = 0;
+            Dictionary<string, List<PaholeMember>> byName = Pahole.RunMany(path, Structs);
             foreach (string name in Structs)
             {
                 StructType? type = graph.FindStruct(name);
-                List<PaholeMember>? expected = Pahole.ParseTopLevel(Pahole.Run(path, name));
+                byName.TryGetValue(name, out List<PaholeMember>? expected);
                 if (type == null && expected == null) continue;
                 if (type == null) { failures.AppendLine(name + ": pahole knows it, FindStruct does not"); continue; }
                 if (expected == null) { failures.AppendLine(name + ": FindStruct found it, pahole printed nothing"); continue; }
