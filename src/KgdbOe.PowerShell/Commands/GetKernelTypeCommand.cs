@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using System.Text.RegularExpressions;
 using KgdbOe.Types;
 
 namespace KgdbOe.PowerShell.Commands
@@ -14,13 +15,16 @@ namespace KgdbOe.PowerShell.Commands
     {
         /// <summary>
         /// Type names: "task_struct" (a struct, union, enum, typedef or base type by that name, structs first),
-        /// "struct x", "union x", "enum x", "unsigned long", "char *". Wildcards list every matching named type.
+        /// "struct x", "union x", "enum x", "unsigned long", "char *" (stars after a space). Wildcards ("prb_*") list every
+        /// matching named type.
         /// </summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
         [ArgumentCompleter(typeof(TypeNameCompleter))]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
         public string[] Name { get; set; } = new string[0];
+
+        private static readonly Regex PointerSpelling = new Regex(@"^[^*?\[\]]*\s\*[\s*]*$", RegexOptions.CultureInvariant);
 
         protected override void ProcessRecordCore()
         {
@@ -34,13 +38,8 @@ namespace KgdbOe.PowerShell.Commands
 
         private void WriteType(KernelTargetSession session, BtfTypeGraph types, string name)
         {
-            // A C spelling first: "char *" and "struct list_head *" hold '*' without being patterns.
-            if (types.FindType(name) is KernelType type)
-            {
-                WriteObject(new KernelTypeInfo(session, type));
-                return;
-            }
-            if (WildcardPattern.ContainsWildcardCharacters(name))
+            // "char *" and "struct list_head *" are C spellings (stars after a space); "prb_*" is a pattern.
+            if (WildcardPattern.ContainsWildcardCharacters(name) && !PointerSpelling.IsMatch(name))
             {
                 var pattern = new WildcardPattern(name, WildcardOptions.None);
                 foreach (string candidate in session.SortedTypeNames(allowFileLoad: false))
@@ -48,6 +47,11 @@ namespace KgdbOe.PowerShell.Commands
                     if (pattern.IsMatch(candidate) && types.FindType(candidate) is KernelType match)
                         WriteObject(new KernelTypeInfo(session, match));
                 }
+                return;
+            }
+            if (types.FindType(name) is KernelType type)
+            {
+                WriteObject(new KernelTypeInfo(session, type));
                 return;
             }
             throw Fail(KgdbOeErrorId.TypeNotFound, ErrorCategory.ObjectNotFound, name,
