@@ -152,6 +152,7 @@ Describe 'Get-KernelType on <Kernel>' -Tag 'Lab', 'Objects' -ForEach @($Kernels 
         $names | Where-Object { $_ -notlike 'prb_desc*' } | Should -BeNullOrEmpty
         $pointer = Get-KernelType 'struct list_head *' -Target $session
         ($pointer.Kind, $pointer.Size, $pointer.TypeName) | Should -Be @('Pointer', 8, 'struct list_head *')
+        (Get-KernelType 'unsigned long' -Target $session).TypeName | Should -Be 'long unsigned int' # GCC's spelling in BTF
     }
 
     It 'completes type names with Tab' {

@@ -39,9 +39,10 @@ namespace KgdbOe.Types
         private readonly int _firstStringOffset;    // the first string offset of this blob: 0, or the base's StringLength
         private readonly KernelType?[] _types;      // made on first use; a race makes an equal object twice, harmless
 
-        private readonly object _indexLock = new object(); // guards the building of _nameIndex and _pointerIndex
+        private readonly object _indexLock = new object(); // guards _nameIndex, _pointerIndex and _integerIndex
         private Dictionary<string, int[]>? _nameIndex;
         private Dictionary<int, int>? _pointerIndex;
+        private Dictionary<string, int>? _integerIndex;
 
         private BtfTypeGraph(byte[] data, BtfTypeGraph? baseGraph, int[] offsets, int stringStart, int stringLength)
         {
@@ -392,7 +393,66 @@ namespace KgdbOe.Types
                     if (id > 0) return g[id];
                 }
             }
+            // "unsigned long" is "long unsigned int" in BTF made from GCC's DWARF: the same integer, other words.
+            if (ReferenceEquals(order, BareOrder) && IntegerKey(text) is string key)
+            {
+                for (BtfTypeGraph? g = this; g != null; g = g._base)
+                {
+                    if (g.IntegerIndex.TryGetValue(key, out int id)) return g[id];
+                }
+            }
             return null;
+        }
+
+        /// <summary>
+        /// What a C integer spelling means, whatever the word order: "u,l2" for "unsigned long long" and
+        /// "long long unsigned int"; char, signed char and unsigned char stay three types. Null for other names.
+        /// </summary>
+        internal static string? IntegerKey(string name)
+        {
+            bool unsigned = false, signed = false, isShort = false, isChar = false, isInt = false;
+            int longs = 0;
+            foreach (string word in name.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries))
+            {
+                switch (word)
+                {
+                    case "unsigned": unsigned = true; break;
+                    case "signed": signed = true; break;
+                    case "short": isShort = true; break;
+                    case "long": longs++; break;
+                    case "char": isChar = true; break;
+                    case "int": isInt = true; break;
+                    default: return null;
+                }
+            }
+            if (unsigned && signed || longs > 2 || isChar && (isShort || longs > 0 || isInt) || isShort && longs > 0) return null;
+            if (isChar) return unsigned ? "uchar" : signed ? "schar" : "char";
+            if (!isInt && !isShort && longs == 0 && !unsigned && !signed) return null;
+            return (unsigned ? "u" : "s") + (isShort ? ",h" : longs > 0 ? ",l" + longs : string.Empty);
+        }
+
+        /// <summary>The INT types of this blob by <see cref="IntegerKey"/> (the first of each). Built on first use.</summary>
+        private Dictionary<string, int> IntegerIndex
+        {
+            get
+            {
+                lock (_indexLock)
+                {
+                    if (_integerIndex != null) return _integerIndex;
+                }
+                var index = new Dictionary<string, int>(StringComparer.Ordinal);
+                foreach (KeyValuePair<string, int[]> entry in NameIndex)
+                {
+                    if (IntegerKey(entry.Key) is not string key) continue;
+                    foreach (int id in entry.Value)
+                    {
+                        if (KindOf(id) != KindInt) continue;
+                        if (!index.TryGetValue(key, out int seen) || id < seen) index[key] = id;
+                        break;
+                    }
+                }
+                lock (_indexLock) return _integerIndex ??= index;
+            }
         }
 
         /// <summary>The first id in this blob (not the base) of a type of BTF kind <paramref name="kind"/> called <paramref name="name"/>, or 0.</summary>

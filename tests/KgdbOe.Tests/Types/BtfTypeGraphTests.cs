@@ -164,6 +164,31 @@ namespace KgdbOe.Tests.Types
         }
 
         [Fact]
+        public void C_integer_spellings_find_the_DWARF_spellings_BTF_has()
+        {
+            var b = new BtfBuilder();
+            int ul = b.AddInt("long unsigned int", 8);
+            int ll = b.AddInt("long long int", 8, signed: true);
+            int us = b.AddInt("short unsigned int", 2);
+            int uc = b.AddInt("unsigned char", 1);
+            int c = b.AddInt("char", 1, signed: true, isChar: true);
+            int i = b.AddInt("int", 4, signed: true);
+            var g = BtfTypeGraph.Parse(b.Build());
+            Assert.Same(g[ul], g.FindType("unsigned long"));
+            Assert.Same(g[ul], g.FindType("unsigned long int"));
+            Assert.Same(g[ll], g.FindType("long long"));
+            Assert.Same(g[ll], g.FindType("signed long long int"));
+            Assert.Same(g[us], g.FindType("unsigned short"));
+            Assert.Same(g[uc], g.FindType("unsigned char"));
+            Assert.Same(g[c], g.FindType("char"));
+            Assert.Same(g[i], g.FindType("signed"));
+            Assert.Null(g.FindType("signed char"));   // not the same type as char
+            Assert.Null(g.FindType("unsigned"));      // unsigned int is not in this BTF
+            Assert.Null(g.FindType("long short"));
+            Assert.Equal("long unsigned int *", g.FindType("unsigned long *")!.DisplayName);
+        }
+
+        [Fact]
         public void Split_BTF_continues_the_base_ids_and_strings()
         {
             var b = new BtfBuilder();
