@@ -131,20 +131,31 @@ namespace KgdbOe.Kernel
         public override string ToString()
         {
             if (!IsComposite) return Convert.ToString(Value, CultureInfo.InvariantCulture) ?? "";
+            return Inline(0) ?? TypeName + " @ " + KernelObjectException.Hex(Address);
+        }
+
+        // "{a=1, b=0x...}" for a struct of at most 4 scalars (small structs nested 2 deep inline too: refcount_t
+        // gives "{refs={counter=1}}"), at most 100 characters; else null.
+        private string? Inline(int depth)
+        {
             IReadOnlyList<KernelField> fields = Fields;
-            if (fields.Count > 0 && fields.Count <= 4)
+            if (fields.Count == 0 || fields.Count > 4 || depth > 2) return null;
+            var sb = new StringBuilder("{");
+            foreach (KernelField f in fields)
             {
-                var sb = new StringBuilder("{");
-                foreach (KernelField f in fields)
+                object? v = GetValue(f);
+                string? text = v switch
                 {
-                    object? v = GetValue(f);
-                    if (v is KernelObject || v is object[]) { sb = null; break; }
-                    if (sb.Length > 1) sb.Append(", ");
-                    sb.Append(f.Name).Append('=').Append(Convert.ToString(v, CultureInfo.InvariantCulture));
-                }
-                if (sb != null) return sb.Append('}').ToString();
+                    KernelObject o when o.IsComposite => o.Inline(depth + 1),
+                    object[] _ => null,
+                    _ => Convert.ToString(v, CultureInfo.InvariantCulture),
+                };
+                if (text == null) return null;
+                if (sb.Length > 1) sb.Append(", ");
+                sb.Append(f.Name).Append('=').Append(text);
+                if (sb.Length > 100) return null;
             }
-            return TypeName + " @ " + KernelObjectException.Hex(Address);
+            return sb.Append('}').ToString();
         }
     }
 }
