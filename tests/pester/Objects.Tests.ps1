@@ -325,4 +325,25 @@ Describe 'Kernel objects on <_>' -Tag 'Lab', 'Objects' -ForEach $Kernels {
             $text | Should -Not -Match 'KgdbOe\.'
         }
     }
+
+    # Last: it ends the suite's session.
+    Context 'Without BTF' {
+        It 'says KgdbOe.NoBtf for a kernel whose symbols have no __start_BTF, and reads memory still' {
+            $map = Join-Path $TestDrive "System.map-nobtf-$kernel"
+            Get-Content $lab.SystemMap | Where-Object { $_ -notmatch ' __(start|stop)_BTF$' } | Set-Content $map
+            Disconnect-KernelTarget -Target $session -Confirm:$false
+            $nobtf = Connect-KernelTarget 127.0.0.1 -Port $lab.DebugPort -SystemMap $map -Name "objects-$kernel-nobtf"
+            try {
+                foreach ($line in { Get-KernelVariable init_task }, { Get-KernelTask }, { Get-KernelLog -Last 1 }, { Get-KernelModule },
+                    { Read-KernelObject init_task -Type task_struct }, { Get-KernelListEntry modules -Type module -Member list }) {
+                    $err = Get-CommandError $line
+                    Get-ErrorIdOf $err | Should -Be 'KgdbOe.NoBtf'
+                    $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+                }
+                (Read-KernelMemory linux_banner 13 -Target $nobtf).ReadString() | Should -Be 'Linux version'
+            } finally {
+                Disconnect-KernelTarget -Target $nobtf -Confirm:$false # lets the kernel run
+            }
+        }
+    }
 }
