@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
@@ -54,7 +55,10 @@ namespace KgdbOe.PowerShell
         /// <summary>The type object itself, for scripts (KgdbOe.Types.KernelType).</summary>
         public KernelType Type { get; }
 
-        /// <summary>The layout as text, in pahole's shape with hexadecimal offsets ("/* offset size */", bit fields "/* offset:bit size */").</summary>
+        /// <summary>
+        /// The layout as text, in pahole's shape with hexadecimal offsets ("/* offset size */", bit fields "/* offset:bit size */"
+        /// with the bit counted from the least significant bit of that byte); anonymous structs and unions are spelled out.
+        /// </summary>
         public string FormatLayout()
         {
             var sb = new StringBuilder();
@@ -62,19 +66,40 @@ namespace KgdbOe.PowerShell
             if (Members.Length == 0 && Values.Length == 0)
                 return head + string.Format(CultureInfo.InvariantCulture, "  /* size: 0x{0:x} ({0}) */", Size);
             sb.Append(head).Append(" {").AppendLine();
-            foreach (KernelTypeMember m in Members)
-            {
-                string declaration = "\t" + m.Declaration + ";";
-                string where = m.BitSize is uint
-                    ? string.Format(CultureInfo.InvariantCulture, "0x{0:x}:{1}", m.Offset, m.BitOffset)
-                    : string.Format(CultureInfo.InvariantCulture, "0x{0:x}", m.Offset);
-                sb.Append(declaration.PadRight(56)).Append(" /* ").Append(where.PadLeft(9)).Append(' ')
-                  .Append(m.Size.ToString(CultureInfo.InvariantCulture).PadLeft(5)).Append(" */").AppendLine();
-            }
+            foreach (KernelTypeMember m in Members) AppendMember(sb, m.Member, 0, 1);
             foreach (EnumValue v in Values)
                 sb.Append('\t').Append(v.Name).Append(" = ").Append(v.Value.ToString(CultureInfo.InvariantCulture)).Append(',').AppendLine();
             sb.Append(string.Format(CultureInfo.InvariantCulture, "}};  /* size: 0x{0:x} ({0}), members: {1} */", Size, Members.Length + Values.Length));
             return sb.ToString();
+        }
+
+        /// <summary>How deep anonymous structs and unions are spelled out inside each other (pahole does the same).</summary>
+        private const int MaxNesting = 8;
+
+        // One member line; an anonymous struct or union is spelled out with its own members at their offsets in this type.
+        private static void AppendMember(StringBuilder sb, StructMember member, ulong baseBits, int depth)
+        {
+            string indent = new string('\t', depth);
+            ulong bits = baseBits + member.BitOffset;
+            ulong offset = bits / 8;
+            string declaration;
+            if (member.Name.Length == 0 && member.Type.Resolve() is StructType inner && inner.Name.Length == 0 && depth < MaxNesting)
+            {
+                sb.Append(indent).Append(inner.IsUnion ? "union {" : "struct {").AppendLine();
+                foreach (StructMember m in inner.Members) AppendMember(sb, m, bits, depth + 1);
+                declaration = indent + "};";
+            }
+            else
+            {
+                declaration = indent + member.Type.Declare(member.Name)
+                    + (member.IsBitField ? ":" + member.BitFieldSize.ToString(CultureInfo.InvariantCulture) : string.Empty) + ";";
+            }
+            string where = member.IsBitField
+                ? string.Format(CultureInfo.InvariantCulture, "0x{0:x}:{1}", offset, bits % 8)
+                : string.Format(CultureInfo.InvariantCulture, "0x{0:x}", offset);
+            // The comments line up at column 56 with tabs 8 wide, as pahole's do.
+            sb.Append(declaration.PadRight(Math.Max(declaration.Length, 56 - 7 * depth))).Append(" /* ").Append(where.PadLeft(9)).Append(' ')
+              .Append(member.Type.Size.ToString(CultureInfo.InvariantCulture).PadLeft(5)).Append(" */").AppendLine();
         }
 
         public override string ToString() => TypeName;
