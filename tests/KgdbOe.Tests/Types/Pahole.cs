@@ -32,9 +32,9 @@ namespace KgdbOe.Tests.Types
         /// The top-level members of each struct pahole prints for `pahole -F btf -C a,b,c file` (one run for all: pahole
         /// reads the whole BTF each time), by struct name; a name pahole does not know is missing from the result.
         /// </summary>
-        public static Dictionary<string, List<PaholeMember>> RunMany(string file, IEnumerable<string> structNames)
+        public static Dictionary<string, List<PaholeMember>> RunMany(string file, IEnumerable<string> structNames, string? baseFile = null)
         {
-            string text = Run(file, string.Join(",", structNames));
+            string text = Run(file, string.Join(",", structNames), baseFile);
             var result = new Dictionary<string, List<PaholeMember>>(StringComparer.Ordinal);
             var header = new Regex(@"^(?:struct|union) (\w+) \{$");
             var chunk = new System.Text.StringBuilder();
@@ -59,7 +59,7 @@ namespace KgdbOe.Tests.Types
         }
 
         /// <summary>The text of `pahole -F btf -C name file` (stderr, e.g. "Unknown kind 17" from an old pahole, is dropped).</summary>
-        public static string Run(string file, string structName)
+        public static string Run(string file, string structName, string? baseFile = null)
         {
             var psi = new ProcessStartInfo("pahole")
             {
@@ -67,6 +67,7 @@ namespace KgdbOe.Tests.Types
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
+            if (baseFile != null) { psi.ArgumentList.Add("--btf_base"); psi.ArgumentList.Add(baseFile); } // split (module) BTF
             foreach (string a in new[] { "-F", "btf", "-C", structName, file }) psi.ArgumentList.Add(a);
             using var p = Process.Start(psi)!;
             var stderr = p.StandardError.ReadToEndAsync();

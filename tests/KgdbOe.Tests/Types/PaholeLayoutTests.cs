@@ -47,6 +47,35 @@ namespace KgdbOe.Tests.Types
         [InlineData("6.1")]
         public void Lab_6_1_layouts_match_pahole(string series) => CompareAll(BtfSources.LabVmlinux(series)!);
 
+        [BtfTheory("6.12")]
+        [InlineData("6.12")]
+        public void Lab_6_12_module_split_BTF_matches_pahole(string series)
+        {
+            string vmlinux = BtfSources.LabVmlinux(series)!;
+            BtfTypeGraph baseGraph = BtfTypeGraph.Parse(BtfSources.ReadBtf(vmlinux));
+            string[] modules = System.IO.Directory.GetFiles(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(vmlinux)!, "src"), "*.ko", System.IO.SearchOption.AllDirectories);
+            var failures = new StringBuilder();
+            int compared = 0;
+            foreach (string module in modules)
+            {
+                BtfTypeGraph split = BtfTypeGraph.Parse(BtfSources.ReadBtf(module), baseGraph);
+                // The structs the module itself defines: ids after the base's.
+                var own = Enumerable.Range(baseGraph.Count, split.Count - baseGraph.Count)
+                    .Select(id => split[id]).OfType<StructType>().Where(t => t.Name.Length > 0).ToList();
+                if (own.Count == 0) continue;
+                Dictionary<string, List<PaholeMember>> expected = Pahole.RunMany(module, own.Select(t => t.Name), vmlinux);
+                foreach (StructType type in own)
+                {
+                    if (!expected.TryGetValue(type.Name, out List<PaholeMember>? members)) { failures.AppendLine(module + ": pahole has no " + type.Name); continue; }
+                    Compare(type, members, failures);
+                    compared++;
+                }
+            }
+            _output.WriteLine($"{modules.Length} modules of the {series} lab kernel: {compared} of their own structs compared with pahole --btf_base");
+            Assert.True(failures.Length == 0, failures.ToString());
+            Assert.True(compared > 0, "no module of the lab kernel defines a struct in its BTF");
+        }
+
         private void CompareAll(string path)
         {
             BtfTypeGraph graph = BtfTypeGraph.Parse(BtfSources.ReadBtf(path));
