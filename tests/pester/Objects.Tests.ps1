@@ -134,10 +134,10 @@ Describe 'Kernel objects on <_>' -Tag 'Lab', 'Objects' -ForEach $Kernels {
         It 'walks an hlist: the tasks of init''s struct pid' {
             Suspend-Lab
             $init = Get-KernelTask -Pid 1 | Read-KernelObject
-            $pid = $init.thread_pid.Read()
-            $pid.KernelType | Should -Be 'struct pid'
+            $structPid = $init.thread_pid.Read()
+            $structPid.KernelType | Should -Be 'struct pid'
             # struct pid's tasks[PIDTYPE_PID] is an hlist_head of task_struct.pid_links[PIDTYPE_PID].
-            $entries = @(Get-KernelListEntry $pid.tasks[0] -Type task_struct -Member 'pid_links[0]' -Hlist)
+            $entries = @(Get-KernelListEntry $structPid.tasks[0] -Type task_struct -Member 'pid_links[0]' -Hlist)
             $entries.Count | Should -Be 1
             $entries[0].pid | Should -Be 1
             $entries[0].KernelAddress.Address | Should -Be $init.KernelAddress.Address
