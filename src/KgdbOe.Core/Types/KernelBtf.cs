@@ -110,12 +110,13 @@ namespace KgdbOe.Types
         /// <summary>
         /// The running kernel's BTF: reads linux_banner, takes the cached copy for that banner when there is one, else reads
         /// __start_BTF..__stop_BTF through <paramref name="client"/> (the kernel must be stopped) and caches it. Returns
-        /// null when the symbols have no __start_BTF/__stop_BTF (a kernel without BTF). <paramref name="symbols"/> must hold
+        /// null when the symbols have no __start_BTF/__stop_BTF (a kernel without BTF). <paramref name="progress"/> hears
+        /// (bytes read, BTF size) during a read from the target. <paramref name="symbols"/> must hold
         /// run-time addresses (already slid). <paramref name="cacheDirectory"/> null turns the cache off. Throws
         /// <see cref="BtfFormatException"/> for corrupt BTF, the client's exceptions for failed reads.
         /// </summary>
         public static async Task<KernelBtfLoad?> LoadFromTargetAsync(KernelDebugClient client, SymbolTable symbols, string? cacheDirectory,
-            IProgress<long>? progress, CancellationToken ct)
+            IProgress<(long Done, long Total)>? progress, CancellationToken ct)
         {
             if (client == null) throw new ArgumentNullException(nameof(client));
             if (symbols == null) throw new ArgumentNullException(nameof(symbols));
@@ -135,10 +136,25 @@ namespace KgdbOe.Types
                 if (cached != null) return cached;
             }
 
-            byte[] data = await client.ReadMemoryAsync(start, length, progress, ct).ConfigureAwait(false);
+            IProgress<long>? bytes = progress == null ? null : new ByteProgress(progress, length);
+            byte[] data = await client.ReadMemoryAsync(start, length, bytes, ct).ConfigureAwait(false);
             BtfTypeGraph graph = BtfTypeGraph.Parse(data);
             if (cacheFile != null) TryWriteCache(cacheFile, data);
             return new KernelBtfLoad(graph, "target", cacheFile, data.Length, watch.Elapsed);
+        }
+
+        private sealed class ByteProgress : IProgress<long>
+        {
+            private readonly IProgress<(long Done, long Total)> _progress;
+            private readonly long _total;
+
+            public ByteProgress(IProgress<(long Done, long Total)> progress, long total)
+            {
+                _progress = progress;
+                _total = total;
+            }
+
+            public void Report(long value) => _progress.Report((value, _total));
         }
 
         private static KernelBtfLoad? TryLoadCache(string file, int length, Stopwatch watch)

@@ -1,3 +1,4 @@
+using System;
 using System.Management.Automation;
 using System.Text.RegularExpressions;
 using KgdbOe.Types;
@@ -29,11 +30,57 @@ namespace KgdbOe.PowerShell.Commands
         protected override void ProcessRecordCore()
         {
             KernelTargetSession session = Session;
-            BtfTypeGraph types = Await(ct => session.GetTypesAsync(ct));
+            BtfTypeGraph types = LoadTypes(session);
             foreach (string name in Name)
             {
                 Guard(() => WriteType(session, types, name));
             }
+        }
+
+        // The first load reads megabytes from the target (seconds over kgdboe): show how far it is.
+        private BtfTypeGraph LoadTypes(KernelTargetSession session)
+        {
+            if (session.LoadedTypes is BtfTypeGraph loaded) return loaded;
+            var record = new ProgressRecord(ProgressActivityId, "Get-KernelType", "Reading the kernel's BTF");
+            long lastPercent = -1; // written by the read's thread only
+            var progress = new Progress(p =>
+            {
+                long percent = p.Total == 0 ? 100 : p.Done * 100 / p.Total;
+                if (percent == lastPercent) return;
+                lastPercent = percent;
+                PostToPipeline(() =>
+                {
+                    record.PercentComplete = (int)percent;
+                    record.StatusDescription = $"Reading the kernel's BTF: {p.Done} of {p.Total} bytes";
+                    WriteProgress(record);
+                });
+            });
+            try
+            {
+                BtfTypeGraph types = Await(ct => session.GetTypesAsync(ct, progress));
+                WriteVerbose($"Types: {session.TypeSource}.");
+                return types;
+            }
+            finally
+            {
+                if (lastPercent >= 0)
+                {
+                    record.RecordType = ProgressRecordType.Completed;
+                    WriteProgress(record);
+                }
+            }
+        }
+
+        private const int ProgressActivityId = 0x6274; // "bt": stable, apart from Export-KernelMemory's
+
+        /// <summary>Reports synchronously on the reporting thread (System.Progress would post to a context PowerShell lacks).</summary>
+        private sealed class Progress : IProgress<(long Done, long Total)>
+        {
+            private readonly System.Action<(long Done, long Total)> _report;
+
+            public Progress(System.Action<(long Done, long Total)> report) => _report = report;
+
+            public void Report((long Done, long Total) value) => _report(value);
         }
 
         private void WriteType(KernelTargetSession session, BtfTypeGraph types, string name)

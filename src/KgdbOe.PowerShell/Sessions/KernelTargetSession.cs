@@ -90,15 +90,16 @@ namespace KgdbOe.PowerShell
         /// The kernel's types, loaded once per session: from <see cref="BtfPath"/> when given, else from the target's memory
         /// between __start_BTF and __stop_BTF (the kernel must be stopped for the first load), cached on disk under
         /// ~/.cache/kgdboe/btf by the SHA-256 of linux_banner so the next connect to the same kernel reads nothing.
-        /// A failed or cancelled load is tried again on the next call. Throws <see cref="KgdbOeErrorException"/>:
+        /// A failed or cancelled load is tried again on the next call. <paramref name="progress"/> hears (bytes, total) of a
+        /// read from the target started by this call. Throws <see cref="KgdbOeErrorException"/>:
         /// KgdbOe.NoBtf (no BTF symbols, no symbols), KgdbOe.BadBtf (corrupt BTF), KgdbOe.FileError, or the read's own error.
         /// </summary>
-        internal async Task<BtfTypeGraph> GetTypesAsync(CancellationToken ct)
+        internal async Task<BtfTypeGraph> GetTypesAsync(CancellationToken ct, IProgress<(long Done, long Total)>? progress = null)
         {
             Task<KernelBtfLoad> load;
             lock (_typesLock)
             {
-                if (_types == null || _types.IsFaulted || _types.IsCanceled) _types = LoadTypesAsync(ct);
+                if (_types == null || _types.IsFaulted || _types.IsCanceled) _types = LoadTypesAsync(progress, ct);
                 load = _types;
             }
             // A caller's cancellation ends its wait; the load itself was started with the first caller's token.
@@ -138,7 +139,7 @@ namespace KgdbOe.PowerShell
             lock (_typesLock) return _sortedTypeNames ??= graph.TypeNames.ToArray();
         }
 
-        private async Task<KernelBtfLoad> LoadTypesAsync(CancellationToken ct)
+        private async Task<KernelBtfLoad> LoadTypesAsync(IProgress<(long Done, long Total)>? progress, CancellationToken ct)
         {
             string what = BtfPath ?? "the target's BTF";
             try
@@ -147,7 +148,7 @@ namespace KgdbOe.PowerShell
                 if (Symbols == null)
                     throw TypeError(KgdbOeErrorId.NoBtf, ErrorCategory.ObjectNotFound, this,
                         $"The session '{Name}' has no symbols, so the kernel's BTF (__start_BTF..__stop_BTF) cannot be found: connect with -Vmlinux, -SystemMap or -Kallsyms, or give -BtfPath.");
-                KernelBtfLoad? load = await KernelBtf.LoadFromTargetAsync(Client, Symbols, KernelBtf.DefaultCacheDirectory, null, ct).ConfigureAwait(false);
+                KernelBtfLoad? load = await KernelBtf.LoadFromTargetAsync(Client, Symbols, KernelBtf.DefaultCacheDirectory, progress, ct).ConfigureAwait(false);
                 return load ?? throw TypeError(KgdbOeErrorId.NoBtf, ErrorCategory.ObjectNotFound, this,
                     $"The kernel of session '{Name}' has no BTF (no __start_BTF/__stop_BTF symbols: built without CONFIG_DEBUG_INFO_BTF). Give a BTF file with Connect-KernelTarget -BtfPath.");
             }
