@@ -206,8 +206,8 @@ namespace KgdbOe.Kernel
             ulong variable;
             ulong memberOffset = 0;
             if (_context.Types.FindVariable("pcpu_hot") is VariableType hot && _context.TryGetSymbolAddress("pcpu_hot", out variable))
-                memberOffset = _context.FindField(hot.Type, "current_task").Offset;       // 6.2 and later
-            else if (!_context.TryGetSymbolAddress("current_task", out variable))         // 6.1 and before
+                memberOffset = _context.FindField(hot.Type, "current_task").Offset;       // 6.2 on (6.12 has it)
+            else if (!_context.TryGetSymbolAddress("current_task", out variable))         // 6.1, and newer kernels again (6.18)
                 throw new KernelSymbolNotFoundException("pcpu_hot", "Neither pcpu_hot (6.2+) nor current_task (6.1) is known: which CPU runs what cannot be told.");
 
             ulong[] offsets = await _context.GetPerCpuOffsetsAsync(ct).ConfigureAwait(false);
