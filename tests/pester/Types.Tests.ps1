@@ -167,6 +167,7 @@ Describe 'Get-KernelType on <Kernel>' -Tag 'Lab', 'Objects' -ForEach @($Kernels 
         $paholeSize = (& pahole -F btf -C task_struct $lab.Vmlinux 2>$null | Select-String '/\* size: (\d+),').Matches[0].Groups[1].Value
         (Get-KernelType task_struct -Target $second).Size | Should -Be ([uint64]$paholeSize)
         $second.TypeSource | Should -Match 'from the cache'
+        Write-Host "    ${Kernel}: $($second.TypeSource)"
     }
 
     It 'says KgdbOe.NoBtf for a kernel whose symbols have no __start_BTF' {
