@@ -25,9 +25,17 @@ namespace KgdbOe.PowerShell
         internal static void Register()
         {
             var typeData = new TypeData(typeof(KernelObjectView)) { TypeAdapter = typeof(KernelObjectAdapter) };
-            using (var ps = System.Management.Automation.PowerShell.Create(RunspaceMode.CurrentRunspace))
+            try
             {
-                ps.AddCommand("Update-TypeData").AddParameter("TypeData", typeData).AddParameter("Force").Invoke();
+                using (var ps = System.Management.Automation.PowerShell.Create(RunspaceMode.CurrentRunspace))
+                {
+                    ps.AddCommand("Update-TypeData").AddParameter("TypeData", typeData).AddParameter("Force").Invoke();
+                }
+            }
+            catch (Exception e) when (e is RuntimeException || e is InvalidOperationException || e is PSInvalidOperationException)
+            {
+                // A runspace without Update-TypeData (constrained, or none current): the module still imports; typed
+                // objects then show their .NET properties (Object.GetMember("comm") still works).
             }
         }
 
