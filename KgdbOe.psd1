@@ -34,6 +34,13 @@
         'Invoke-KernelMonitorCommand'
         'Install-KgdboeModule'
         'Uninstall-KgdboeModule'
+        'Get-KernelType'
+        'Get-KernelVariable'
+        'Read-KernelObject'
+        'Get-KernelListEntry'
+        'Get-KernelTask'
+        'Get-KernelLog'
+        'Get-KernelModule'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -532,7 +532,7 @@ $core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName()
     CoreIsolated = [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($core) -ne [System.Runtime.Loader.AssemblyLoadContext]::Default
 } | ConvertTo-Json
 '@
-        $result.Cmdlets | Should -Be 20
+        $result.Cmdlets | Should -Be (Import-PowerShellDataFile (Join-Path $ModuleDir 'KgdbOe.psd1')).CmdletsToExport.Count
         $result.Version | Should -Not -Be '0.0.0'
         $result.CoreIsolated | Should -BeTrue
     }
