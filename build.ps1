@@ -245,6 +245,11 @@ function Invoke-Test {
     Invoke-Bootstrap
     # The lab kernels first, so that Check's module build covers both of them.
     foreach ($series in $LabKernels) { Get-LabKernelDir $series | Out-Null }
+    # The type tests compare layouts on Debian's own kernel's BTF too; in Test every BTF source
+    # must be there (a missing one fails instead of skipping).
+    $env:KGDBOE_STOCK_BTF = @(& bash (Join-Path $Root 'tests/lab/fetch-stock-btf.sh'))[-1]
+    if ($LASTEXITCODE -ne 0) { throw 'tests/lab/fetch-stock-btf.sh failed: the type tests need Debian 6.1''s BTF' }
+    $env:KGDBOE_REQUIRE_BTF = '1'
     $suites = Invoke-CheckSuite
     if ($suites.build.Failed -gt 0) { $null = Write-SuiteSummary $suites -WithSkipped; exit 1 }
     $env:KGDBOE_REQUIRE_LAB = '1'
