@@ -210,7 +210,7 @@ namespace KgdbOe.Disassembly
             if (syntax == DisassemblySyntax.Intel)
             {
                 o.UppercaseKeywords = true;
-                o.MemorySizeOptions = MemorySizeOptions.Default;
+                o.MemorySizeOptions = MemorySizeOptions.Always; // objdump -M intel: QWORD PTR [rdi+0x8]
                 o.SpaceBetweenMemoryAddOperators = false;
                 o.ShowZeroDisplacements = false;
             }
