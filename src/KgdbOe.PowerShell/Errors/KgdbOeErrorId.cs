@@ -22,5 +22,9 @@ namespace KgdbOe.PowerShell
         public const string InvalidState = "KgdbOe.InvalidState";
         public const string FileExists = "KgdbOe.FileExists";
         public const string FileError = "KgdbOe.FileError";
+        /// <summary>An address that lies in no function of the session's symbols (Get-KernelDisassembly).</summary>
+        public const string NoFunction = "KgdbOe.NoFunction";
+        /// <summary>A stack frame that could not be unwound; the frames before it were written (Get-KernelStack).</summary>
+        public const string UnwindFailed = "KgdbOe.UnwindFailed";
     }
 }

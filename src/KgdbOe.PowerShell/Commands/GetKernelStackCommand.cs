@@ -1,0 +1,130 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Management.Automation;
+using System.Runtime.CompilerServices;
+using KgdbOe.Client;
+using KgdbOe.Unwind;
+
+namespace KgdbOe.PowerShell.Commands
+{
+    /// <summary>
+    /// The backtrace of the stopped CPU, of another CPU (KGDB's shadow CPU threads: registers as captured
+    /// at the roundup) or of a task thread (a sleeping task starts from its switch frame). ORC tables are
+    /// read from the kernel's memory on first use and kept for the session; frame pointers where no ORC
+    /// entry exists (unreliable). A frame that cannot be unwound ends the output with KgdbOe.UnwindFailed.
+    /// </summary>
+    [Cmdlet(VerbsCommon.Get, "KernelStack", DefaultParameterSetName = Stopped)]
+    [OutputType(typeof(KernelStackFrame))]
+    public sealed class GetKernelStackCommand : KernelTargetCmdlet
+    {
+        private const string Stopped = "Stopped";
+        private const string ByCpu = "Cpu";
+        private const string ByThread = "Thread";
+
+        // Each session's ORC table, read on demand and kept while the session lives (the tables never change
+        // after boot). Keyed by the session object, so every target has its own.
+        private static readonly ConditionalWeakTable<KernelTargetSession, OrcHolder> OrcTables = new ConditionalWeakTable<KernelTargetSession, OrcHolder>();
+
+        /// <summary>A CPU number: that CPU's stack (its registers as the debugger caught it).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = ByCpu)]
+        [ValidateRange(0, 8191)]
+        public int Cpu { get; set; }
+
+        /// <summary>A thread id as Get-KernelThread lists it (pipe its output in): a CPU thread or a task.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = ByThread, ValueFromPipelineByPropertyName = true)]
+        [Alias("Id")]
+        [ValidateNotNullOrEmpty]
+        public string ThreadId { get; set; } = null!;
+
+        /// <summary>At most this many frames.</summary>
+        [Parameter]
+        [ValidateRange(1, 4096)]
+        public int MaxFrames { get; set; } = 64;
+
+        protected override void ProcessRecordCore()
+        {
+            KernelTargetSession session = Session;
+            KernelDebugClient client = session.Client;
+            if (client.State != TargetState.Stopped)
+                throw Fail(KgdbOeErrorId.InvalidState, ErrorCategory.InvalidOperation, session,
+                    $"Cannot unwind a stack: the target {session.Endpoint} is running. Stop it with Suspend-KernelTarget or Wait-KernelTarget first.");
+            string? thread = ParameterSetName == ByThread ? ThreadId : ParameterSetName == ByCpu ? CpuThreadId(session.Kind, Cpu) : null;
+            object errorTarget = (object?)thread ?? session;
+
+            RegisterSet stopped = Call(session, errorTarget, ErrorCategory.ReadError, (c, ct) => c.ReadRegistersAsync(null, ct));
+            RegisterSet registers = stopped;
+            if (thread != null)
+            {
+                RegisterSet selected = Call(session, errorTarget, ErrorCategory.ReadError, (c, ct) => c.ReadRegistersAsync(thread, ct));
+                // The stopped CPU's own thread: use the registers read without Hg, whose pc the client rewinds
+                // after a software breakpoint (KGDB reports it one past the int3).
+                if (Value(selected, "rsp") != Value(stopped, "rsp")) registers = selected;
+            }
+
+            var memory = new ClientMemory(client);
+            UnwindStart start;
+            ulong rip = Value(registers, "rip");
+            if (rip == 0 && thread != null)
+            {
+                // A sleeping task (KGDB's sleeping_thread_to_gdb_regs: pc 0, sp = thread.sp): start at its
+                // struct inactive_task_frame, whose ret_addr is where __switch_to_asm returns.
+                ulong threadSp = Value(registers, "rsp");
+                byte[] frame = Call(session, errorTarget, ErrorCategory.ReadError,
+                    (c, ct) => c.ReadMemoryAsync(threadSp, UnwindStart.InactiveTaskFrameSize, null, ct));
+                ulong bp = BitConverter.ToUInt64(frame, UnwindStart.InactiveTaskFrameBp);
+                ulong ret = BitConverter.ToUInt64(frame, UnwindStart.InactiveTaskFrameReturnAddress);
+                start = UnwindStart.FromSwitchFrame(threadSp, bp, ret, IsForkReturn(session, ret));
+            }
+            else
+            {
+                var values = new Dictionary<string, ulong>(StringComparer.OrdinalIgnoreCase);
+                foreach (Register r in registers) values[r.Name] = r.Value;
+                start = new UnwindStart(rip, Value(registers, "rsp"), Value(registers, "rbp"), true, values);
+            }
+
+            OrcTable? table = TableOf(session, memory);
+            if (table == null)
+                WriteWarning($"The session's symbols name no ORC table (__start_orc_unwind_ip): unwinding by frame pointers only, every frame after the first unreliable.");
+            UnwindResult result = Call(session, errorTarget, ErrorCategory.ReadError,
+                (c, ct) => new OrcUnwinder(table).UnwindAsync(memory, start, MaxFrames, ct));
+            int? cpu = ParameterSetName == ByCpu ? Cpu : thread == null ? client.LastStop?.Cpu : null;
+            foreach (StackFrame f in result.Frames)
+                WriteObject(new KernelStackFrame(session, f, thread ?? client.LastStop?.ThreadId, cpu));
+            if (result.End == UnwindEnd.Failed)
+            {
+                ulong pc = result.FailedPc ?? 0;
+                string where = Show(session, pc);
+                WriteError(new ErrorRecord(
+                    new InvalidOperationException($"The frame at {where} cannot be unwound: {result.Failure}. The {result.Frames.Count} frame(s) before it were written."),
+                    KgdbOeErrorId.UnwindFailed, ErrorCategory.InvalidData, "0x" + pc.ToString("x16", CultureInfo.InvariantCulture)));
+            }
+        }
+
+        private static ulong Value(RegisterSet registers, string name) =>
+            registers.TryGetValue(name, out Register? r) && r != null ? r.Value : 0;
+
+        /// <summary>The thread id of CPU n's thread: KGDB's shadow thread -(n+2), QEMU's vCPU n+1.</summary>
+        private static string CpuThreadId(TargetKind kind, int cpu) => kind == TargetKind.Kgdb
+            ? unchecked((uint)(-(cpu + 2))).ToString("x", CultureInfo.InvariantCulture)
+            : (cpu + 1).ToString("x", CultureInfo.InvariantCulture);
+
+        /// <summary>A new task first "returns" into ret_from_fork_asm (6.12) / ret_from_fork (6.1): a signal frame there.</summary>
+        private static bool IsForkReturn(KernelTargetSession session, ulong ip) =>
+            session.Symbols != null &&
+            ((session.Symbols.TryGetAddress("ret_from_fork_asm", out ulong a) && a == ip) ||
+             (session.Symbols.TryGetAddress("ret_from_fork", out ulong b) && b == ip));
+
+        private static OrcTable? TableOf(KernelTargetSession session, ITargetMemory memory)
+        {
+            if (session.Symbols == null) return null;
+            return OrcTables.GetValue(session, s => new OrcHolder(OrcTable.FromSymbols(memory, s.Symbols!))).Table;
+        }
+
+        private sealed class OrcHolder
+        {
+            public OrcHolder(OrcTable? table) => Table = table;
+            public OrcTable? Table { get; }
+        }
+    }
+}
