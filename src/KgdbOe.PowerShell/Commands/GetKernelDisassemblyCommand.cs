@@ -50,7 +50,15 @@ namespace KgdbOe.PowerShell.Commands
 
         /// <summary>Att (objdump's default) or Intel.</summary>
         [Parameter]
-        public DisassemblySyntax Syntax { get; set; } = DisassemblySyntax.Att;
+        public DisassemblySyntax Syntax
+        {
+            get => (DisassemblySyntax)_syntax;
+            set => _syntax = (int)value;
+        }
+
+        // An int, not the Core enum: a field of a dependency's type would load KgdbOe.Core with the cmdlet type,
+        // before DependencyLoader can resolve it (see Loading/DependencyLoader.cs).
+        private int _syntax = 0;
 
         protected override void ProcessRecordCore()
         {
