@@ -62,11 +62,9 @@ namespace KgdbOe.Disassembly
                 }
                 else
                 {
-                    if (formatter is GasFormatter)
-                    {
-                        formatter.Options.ShowZeroDisplacements = HasEncodedDisplacement(instruction);
-                        formatter.Options.AlwaysShowScale = instruction.MemoryIndex != Register.None; // objdump: (%rax,%rax,1)
-                    }
+                    // objdump, both syntaxes: 0x0(%rax,%rax,1) / [rax+rax*1+0x0] where a displacement is encoded.
+                    formatter.Options.ShowZeroDisplacements = HasEncodedDisplacement(instruction);
+                    formatter.Options.AlwaysShowScale = instruction.MemoryIndex != Register.None;
                     formatter.Format(instruction, output);
                     text = output.ToStringAndReset();
                     formatter.FormatMnemonic(instruction, output);
@@ -212,7 +210,6 @@ namespace KgdbOe.Disassembly
                 o.UppercaseKeywords = true;
                 o.MemorySizeOptions = MemorySizeOptions.Always; // objdump -M intel: QWORD PTR [rdi+0x8]
                 o.SpaceBetweenMemoryAddOperators = false;
-                o.ShowZeroDisplacements = false;
             }
             return formatter;
         }
