@@ -19,6 +19,44 @@ namespace KgdbOe.Disassembly
         // Sorted distinct symbol addresses per (immutable) symbol table, built once; dies with the table.
         private static readonly ConditionalWeakTable<SymbolTable, ulong[]> Sorted = new ConditionalWeakTable<SymbolTable, ulong[]>();
 
+        // Every name at each address per symbol table, built once on first use; dies with the table.
+        private static readonly ConditionalWeakTable<SymbolTable, Dictionary<ulong, List<string>>> Aliases =
+            new ConditionalWeakTable<SymbolTable, Dictionary<ulong, List<string>>>();
+
+        /// <summary>
+        /// The name to show for code at <paramref name="location"/>: a section marker that shares its address
+        /// with a function (__sched_text_start and __schedule) gives way to the function, as objdump picks
+        /// the function symbol. System.map has no symbol types, so markers are known by their shape:
+        /// __*_text_start/_end, _stext, _etext, _sinittext, _einittext.
+        /// </summary>
+        public static SymbolLocation PreferFunctionName(SymbolTable symbols, SymbolLocation location)
+        {
+            if (symbols == null) throw new ArgumentNullException(nameof(symbols));
+            if (location == null) throw new ArgumentNullException(nameof(location));
+            if (!IsSectionMarker(location.Name)) return location;
+            Dictionary<ulong, List<string>> aliases = Aliases.GetValue(symbols, BuildAliases);
+            if (!aliases.TryGetValue(location.SymbolAddress, out List<string>? names)) return location;
+            string? best = names.Where(n => !IsSectionMarker(n))
+                .OrderBy(n => n.Length - n.TrimStart('_').Length).ThenBy(n => n, StringComparer.Ordinal).FirstOrDefault();
+            return best == null ? location : new SymbolLocation(best, location.SymbolAddress, location.Offset);
+        }
+
+        private static bool IsSectionMarker(string name) =>
+            (name.StartsWith("__", StringComparison.Ordinal) && (name.EndsWith("_text_start", StringComparison.Ordinal) || name.EndsWith("_text_end", StringComparison.Ordinal))) ||
+            name == "_stext" || name == "_etext" || name == "_sinittext" || name == "_einittext" || name == "_text";
+
+        private static Dictionary<ulong, List<string>> BuildAliases(SymbolTable symbols)
+        {
+            var map = new Dictionary<ulong, List<string>>();
+            foreach (string name in symbols.Names)
+            {
+                if (!symbols.TryGetAddress(name, out ulong a) || a < KernelImageBase) continue;
+                if (!map.TryGetValue(a, out List<string>? list)) map[a] = list = new List<string>();
+                list.Add(name);
+            }
+            return map;
+        }
+
         /// <summary>The first symbol address above <paramref name="address"/>, or null past the last symbol.</summary>
         public static ulong? NextSymbolAddress(SymbolTable symbols, ulong address)
         {

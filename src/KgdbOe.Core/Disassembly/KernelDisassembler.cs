@@ -173,12 +173,14 @@ namespace KgdbOe.Disassembly
             return null;
         }
 
-        /// <summary>objdump's comment after a rip-relative operand: 8 spaces, "# ", the address, " &lt;symbol&gt;".</summary>
+        /// <summary>objdump's comment after a rip-relative operand: 8 spaces, "# ", the address, " &lt;symbol&gt;" (or "0x" and the address).</summary>
         private static string AppendRipComment(string text, ulong target, Func<ulong, string?> describe)
         {
             var sb = new StringBuilder(text);
-            sb.Append("        # ").Append(target.ToString("x", CultureInfo.InvariantCulture));
-            if (describe(target) is string name) sb.Append(" <").Append(name).Append('>');
+            // objdump writes the bare hex before a symbol it found, "0x" and the hex where it found none.
+            string? name = describe(target);
+            sb.Append("        # ").Append(name == null ? "0x" : "").Append(target.ToString("x", CultureInfo.InvariantCulture));
+            if (name != null) sb.Append(" <").Append(name).Append('>');
             return sb.ToString();
         }
 

@@ -105,7 +105,7 @@ namespace KgdbOe.PowerShell.Commands
             var planted = client.Breakpoints.Where(b => b.Kind == BreakpointKind.Software)
                 .GroupBy(b => b.Address).ToDictionary(g => g.Key, g => (byte?)null);
             IReadOnlyList<DisassembledInstruction> instructions = KernelDisassembler.Disassemble(bytes, start, Syntax,
-                session.Describe, pc, planted, count);
+                a => CodeLocation.Describe(session, a), pc, planted, count);
             foreach (DisassembledInstruction instruction in instructions)
                 WriteObject(new KernelInstruction(session, instruction));
         }

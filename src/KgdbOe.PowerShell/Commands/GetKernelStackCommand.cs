@@ -96,7 +96,7 @@ namespace KgdbOe.PowerShell.Commands
                 ulong pc = result.FailedPc ?? 0;
                 string where = Show(session, pc);
                 WriteError(new ErrorRecord(
-                    new InvalidOperationException($"The frame at {where} cannot be unwound: {result.Failure}. The {result.Frames.Count} frame(s) before it were written."),
+                    new InvalidOperationException($"The frame at {where} cannot be unwound: {result.Failure?.TrimEnd('.')}. The {result.Frames.Count} frame(s) before it were written."),
                     KgdbOeErrorId.UnwindFailed, ErrorCategory.InvalidData, "0x" + pc.ToString("x16", CultureInfo.InvariantCulture)));
             }
         }

@@ -10,7 +10,7 @@ namespace KgdbOe.PowerShell
         {
             Target = target;
             Instruction = instruction;
-            Location = target.Describe(instruction.Address);
+            Location = CodeLocation.Describe(target, instruction.Address);
         }
 
         public KernelTargetSession Target { get; }

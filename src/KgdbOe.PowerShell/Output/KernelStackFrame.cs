@@ -11,7 +11,7 @@ namespace KgdbOe.PowerShell
             Frame = frame;
             ThreadId = threadId;
             Cpu = cpu;
-            Location = target.Describe(frame.Pc);
+            Location = CodeLocation.Describe(target, frame.Pc);
             Function = Location == null ? null : Location.Split('+')[0];
         }
 
