@@ -26,6 +26,8 @@ namespace KgdbOe.PowerShell.Commands
         // after boot). Keyed by the session object, so every target has its own.
         private static readonly ConditionalWeakTable<KernelTargetSession, OrcHolder> OrcTables = new ConditionalWeakTable<KernelTargetSession, OrcHolder>();
 
+        private RegisterSet? _stopped;
+
         /// <summary>A CPU number: that CPU's stack (its registers as the debugger caught it).</summary>
         [Parameter(Mandatory = true, ParameterSetName = ByCpu)]
         [ValidateRange(0, 8191)]
@@ -52,7 +54,8 @@ namespace KgdbOe.PowerShell.Commands
             string? thread = ParameterSetName == ByThread ? ThreadId : ParameterSetName == ByCpu ? CpuThreadId(session.Kind, Cpu) : null;
             object errorTarget = (object?)thread ?? session;
 
-            RegisterSet stopped = Call(session, errorTarget, ErrorCategory.ReadError, (c, ct) => c.ReadRegistersAsync(null, ct));
+            // The stopped CPU's registers, read once per pipeline: the kernel stays stopped while it runs.
+            RegisterSet stopped = _stopped ??= Call(session, errorTarget, ErrorCategory.ReadError, (c, ct) => c.ReadRegistersAsync(null, ct));
             RegisterSet registers = stopped;
             if (thread != null)
             {
