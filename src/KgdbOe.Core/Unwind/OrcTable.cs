@@ -18,8 +18,9 @@ namespace KgdbOe.Unwind
         /// <summary>LOOKUP_BLOCK_SIZE (orc_lookup.h): bytes of text per orc_lookup slot.</summary>
         private const ulong LookupBlockSize = 256;
 
-        /// <summary>Table pages are read this many bytes at a time.</summary>
-        private const int PageSize = 4096;
+        /// <summary>Table pages are read this many bytes at a time unless told otherwise: one orc_lookup block's
+        /// entries (a few dozen) fit in one page, so a lookup costs about three small reads the first time.</summary>
+        public const int DefaultPageSize = 512;
 
         private readonly BlockCache _pages;
         private readonly ulong _ipTable;
@@ -40,11 +41,12 @@ namespace KgdbOe.Unwind
         /// <param name="lookup">orc_lookup and its slot count, or 0 and 0 to search the whole table.</param>
         /// <param name="text">_stext and _etext: where orc_lookup applies and where vmlinux code is.</param>
         /// <param name="initText">_sinittext and _einittext (0, 0 when unknown).</param>
+        /// <param name="pageSize">Bytes per table read, a power of two (best: what the stub sends in one reply).</param>
         public OrcTable(ITargetMemory memory, ulong ipTable, ulong entryTable, long count, OrcLayout layout,
-            ulong lookup, long lookupBlocks, (ulong Start, ulong End) text, (ulong Start, ulong End) initText)
+            ulong lookup, long lookupBlocks, (ulong Start, ulong End) text, (ulong Start, ulong End) initText, int pageSize = DefaultPageSize)
         {
             if (count <= 0) throw new ArgumentOutOfRangeException(nameof(count), count, "An ORC table has entries.");
-            _pages = new BlockCache(memory, PageSize);
+            _pages = new BlockCache(memory, pageSize);
             _ipTable = ipTable;
             _entryTable = entryTable;
             _count = count;
@@ -60,7 +62,7 @@ namespace KgdbOe.Unwind
         /// <summary>Entries in the table.</summary>
         public long Count => _count;
 
-        /// <summary>Table pages read from the target so far (4 KiB each).</summary>
+        /// <summary>Table pages read from the target so far.</summary>
         public int PagesRead => _pages.BlocksRead;
 
         /// <summary>
@@ -68,7 +70,7 @@ namespace KgdbOe.Unwind
         /// kernel has no ORC (built with frame pointers: no __start_orc_unwind_ip). The layout comes from
         /// __start_orc_header, which only 6.4+ kernels have.
         /// </summary>
-        public static OrcTable? FromSymbols(ITargetMemory memory, SymbolTable symbols)
+        public static OrcTable? FromSymbols(ITargetMemory memory, SymbolTable symbols, int pageSize = DefaultPageSize)
         {
             if (memory == null) throw new ArgumentNullException(nameof(memory));
             if (symbols == null) throw new ArgumentNullException(nameof(symbols));
@@ -88,7 +90,7 @@ namespace KgdbOe.Unwind
                 lookup = l;
                 blocks = (long)(le - l) / 4;
             }
-            return new OrcTable(memory, ipStart, entries, (long)(ipStop - ipStart) / 4, layout, lookup, blocks, (stext, etext), (sinit, einit));
+            return new OrcTable(memory, ipStart, entries, (long)(ipStop - ipStart) / 4, layout, lookup, blocks, (stext, etext), (sinit, einit), pageSize);
         }
 
         /// <summary>True when <paramref name="ip"/> lies in vmlinux code the table covers (.text or .init.text).</summary>

@@ -38,19 +38,29 @@ namespace KgdbOe.Unwind
         /// <param name="table">vmlinux's ORC table, or null for a kernel without ORC (frame pointers only, all unreliable).</param>
         public OrcUnwinder(OrcTable? table) => _table = table;
 
-        /// <summary>Stack memory is read in blocks of this size (aligned, so a block never crosses a page).</summary>
-        public const int StackBlockSize = 512;
+        /// <summary>Stack memory is read in blocks of this size unless told otherwise (aligned, so a block never crosses a page).</summary>
+        public const int DefaultStackBlockSize = 512;
+
+        /// <summary>The largest power of two not above <paramref name="maxReadChunk"/> (the stub's reply limit), at least 64:
+        /// a block size that costs one request per block.</summary>
+        public static int BlockSizeFor(int maxReadChunk)
+        {
+            int size = 64;
+            while (size * 2 <= maxReadChunk && size < 4096) size *= 2;
+            return size;
+        }
 
         /// <summary>
         /// Unwinds from <paramref name="start"/>, at most <paramref name="maxFrames"/> frames. Never throws for a
         /// bad stack: the frames found so far come back with <see cref="UnwindEnd.Failed"/> and the reason.
         /// </summary>
-        public async Task<UnwindResult> UnwindAsync(ITargetMemory memory, UnwindStart start, int maxFrames, CancellationToken ct)
+        /// <param name="stackBlockSize">Bytes per stack read, a power of two.</param>
+        public async Task<UnwindResult> UnwindAsync(ITargetMemory memory, UnwindStart start, int maxFrames, CancellationToken ct, int stackBlockSize = DefaultStackBlockSize)
         {
             if (memory == null) throw new ArgumentNullException(nameof(memory));
             if (start == null) throw new ArgumentNullException(nameof(start));
             if (maxFrames < 1) throw new ArgumentOutOfRangeException(nameof(maxFrames), maxFrames, "At least one frame.");
-            var stack = new BlockCache(memory, StackBlockSize);
+            var stack = new BlockCache(memory, stackBlockSize);
             var frames = new List<StackFrame>();
             var s = new State(start);
             if (s.Regs != null && await UserModeAsync(stack, s.Regs, ct).ConfigureAwait(false))

@@ -90,7 +90,7 @@ namespace KgdbOe.PowerShell.Commands
             if (table == null)
                 WriteWarning($"The session's symbols name no ORC table (__start_orc_unwind_ip): unwinding by frame pointers only, every frame after the first unreliable.");
             UnwindResult result = Call(session, errorTarget, ErrorCategory.ReadError,
-                (c, ct) => new OrcUnwinder(table).UnwindAsync(memory, start, MaxFrames, ct));
+                (c, ct) => new OrcUnwinder(table).UnwindAsync(memory, start, MaxFrames, ct, OrcUnwinder.BlockSizeFor(c.MaxReadChunk)));
             int? cpu = ParameterSetName == ByCpu ? Cpu : thread == null ? client.LastStop?.Cpu : null;
             foreach (StackFrame f in result.Frames)
                 WriteObject(new KernelStackFrame(session, f, thread ?? client.LastStop?.ThreadId, cpu));
@@ -121,7 +121,7 @@ namespace KgdbOe.PowerShell.Commands
         private static OrcTable? TableOf(KernelTargetSession session, ITargetMemory memory)
         {
             if (session.Symbols == null) return null;
-            return OrcTables.GetValue(session, s => new OrcHolder(OrcTable.FromSymbols(memory, s.Symbols!))).Table;
+            return OrcTables.GetValue(session, s => new OrcHolder(OrcTable.FromSymbols(memory, s.Symbols!, OrcUnwinder.BlockSizeFor(s.Client.MaxReadChunk)))).Table;
         }
 
         private sealed class OrcHolder
