@@ -36,6 +36,13 @@
         'Uninstall-KgdboeModule'
         'Get-KernelStack'
         'Get-KernelDisassembly'
+        'Get-KernelType'
+        'Get-KernelVariable'
+        'Read-KernelObject'
+        'Get-KernelListEntry'
+        'Get-KernelTask'
+        'Get-KernelLog'
+        'Get-KernelModule'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

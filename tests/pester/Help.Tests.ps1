@@ -22,8 +22,8 @@ BeforeAll {
 }
 
 Describe 'Help pages' -Tag 'Help' {
-    It 'exports the 22 cmdlets of the module' -TestCases @{ Exported = @($Commands.Name) } {
-        $Exported.Count | Should -Be 22
+    It 'exports the 29 cmdlets of the module' -TestCases @{ Exported = @($Commands.Name) } {
+        $Exported.Count | Should -Be 29
     }
 
     It 'has a page for <_.Name>, documenting exactly its parameters, with an example' -ForEach $Commands {

@@ -58,6 +58,13 @@ namespace KgdbOe.PowerShell.Commands
         [Parameter]
         public string? Kallsyms { get; set; }
 
+        /// <summary>
+        /// The kernel's BTF on this machine (a raw blob such as a copy of /sys/kernel/btf/vmlinux, or a vmlinux with a .BTF
+        /// section) for the type cmdlets; when omitted they read the BTF from the target's memory.
+        /// </summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public string? BtfPath { get; set; }
+
         /// <summary>Use this KASLR slide instead of detecting it.</summary>
         [Parameter]
         public long? KaslrSlide { get; set; }
@@ -98,6 +105,7 @@ namespace KgdbOe.PowerShell.Commands
         {
             TargetEndpoint endpoint = ParseEndpoint();
             (SymbolTable? symbols, string? source) = LoadSymbols();
+            string? btfPath = ResolveBtfPath();
 
             StreamWriter? trafficLog = TrafficLogPath == null ? null : OpenTrafficLog(TrafficLogPath);
             var options = new ConnectOptions
@@ -128,7 +136,7 @@ namespace KgdbOe.PowerShell.Commands
             {
                 string? method = null;
                 if (symbols != null) (symbols, method) = Slide(client, symbols);
-                var session = new KernelTargetSession(Name ?? endpoint.ToString(), client, symbols, source, method, trafficLog);
+                var session = new KernelTargetSession(Name ?? endpoint.ToString(), client, symbols, source, method, trafficLog, btfPath);
                 SessionRegistry.Current.Add(session);
                 WriteObject(session);
             }
@@ -178,6 +186,16 @@ namespace KgdbOe.PowerShell.Commands
                 throw Fail(KgdbOeErrorId.SymbolLoadFailed, ErrorCategory.ReadError, path ?? "kallsyms",
                     $"Cannot load symbols from {path ?? "the kallsyms text"}: {e.Message}", e);
             }
+        }
+
+        // The file is read when types are first needed; a wrong path is said now, before connecting.
+        private string? ResolveBtfPath()
+        {
+            if (string.IsNullOrEmpty(BtfPath)) return null;
+            string path = ResolveFilePath(BtfPath!);
+            if (!File.Exists(path))
+                throw Fail(KgdbOeErrorId.FileError, ErrorCategory.ObjectNotFound, path, $"The BTF file {path} does not exist.");
+            return path;
         }
 
         // The symbols of System.map and vmlinux are link-time addresses; move them to where the kernel runs.

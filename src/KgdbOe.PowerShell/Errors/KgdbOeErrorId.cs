@@ -26,5 +26,17 @@ namespace KgdbOe.PowerShell
         public const string NoFunction = "KgdbOe.NoFunction";
         /// <summary>A stack frame that could not be unwound; the frames before it were written (Get-KernelStack).</summary>
         public const string UnwindFailed = "KgdbOe.UnwindFailed";
+        /// <summary>No type of that name in the kernel's BTF (ObjectNotFound; target object: the name).</summary>
+        public const string TypeNotFound = "KgdbOe.TypeNotFound";
+        /// <summary>The kernel has no BTF (no __start_BTF/__stop_BTF symbols, or no symbols at all) and no -BtfPath was given (ObjectNotFound).</summary>
+        public const string NoBtf = "KgdbOe.NoBtf";
+        /// <summary>The BTF (file, cache or target memory) is truncated or corrupt (InvalidData).</summary>
+        public const string BadBtf = "KgdbOe.BadBtf";
+        /// <summary>The type has no member of that name (ObjectNotFound; target object: "type.member").</summary>
+        public const string MemberNotFound = "KgdbOe.MemberNotFound";
+        /// <summary>A typed read through a pointer the kernel cannot read: null, not a kernel address, or refused (ReadError; target object: the address).</summary>
+        public const string BadPointer = "KgdbOe.BadPointer";
+        /// <summary>A kernel list that loops without coming back to its head (InvalidData; target object: the node met twice).</summary>
+        public const string ListCycle = "KgdbOe.ListCycle";
     }
 }

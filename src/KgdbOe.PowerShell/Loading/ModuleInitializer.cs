@@ -8,7 +8,11 @@ namespace KgdbOe.PowerShell
     /// </summary>
     public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
     {
-        public void OnImport() => DependencyLoader.Install();
+        public void OnImport()
+        {
+            DependencyLoader.Install();
+            KernelObjectAdapter.Register(); // typed kernel objects show their C members as properties
+        }
 
         public void OnRemove(PSModuleInfo psModuleInfo) => SessionRegistry.Current.CloseAll();
     }

@@ -1,8 +1,12 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
 using KgdbOe.Client;
 using KgdbOe.Symbols;
+using KgdbOe.Types;
 
 namespace KgdbOe.PowerShell
 {
@@ -19,10 +23,15 @@ namespace KgdbOe.PowerShell
         private string[]? _sortedNames;
         private readonly IDisposable? _trafficLog;
 
+        private readonly object _typesLock = new object(); // guards _types: the one load of the BTF this session shares
+        private Task<KernelBtfLoad>? _types;
+        private string[]? _sortedTypeNames;
+
         internal KernelTargetSession(string name, KernelDebugClient client, SymbolTable? symbols, string? symbolSource,
-            string? kaslrMethod, IDisposable? trafficLog)
+            string? kaslrMethod, IDisposable? trafficLog, string? btfPath = null)
         {
             _trafficLog = trafficLog;
+            BtfPath = btfPath;
             Name = name;
             Client = client;
             Symbols = symbols;
@@ -48,6 +57,20 @@ namespace KgdbOe.PowerShell
         public long KaslrSlide => Symbols?.Slide ?? 0;
         public string? KaslrMethod { get; }
 
+        /// <summary>The BTF file given with Connect-KernelTarget -BtfPath, or null (then the target's own BTF is read).</summary>
+        public string? BtfPath { get; }
+
+        /// <summary>Where the session's types came from ("4360537 bytes of BTF from the target's memory in 2.10 s"); null until loaded.</summary>
+        public string? TypeSource
+        {
+            get
+            {
+                Task<KernelBtfLoad>? types;
+                lock (_typesLock) types = _types;
+                return types != null && types.Status == TaskStatus.RanToCompletion ? types.Result.ToString() : null;
+            }
+        }
+
         public KernelStop? LastStop => Client.LastStop is StopEvent stop ? new KernelStop(this, stop) : null;
         public ClientStatistics Statistics => Client.Statistics;
 
@@ -62,6 +85,87 @@ namespace KgdbOe.PowerShell
         /// <summary>Symbol names in ordinal order, built once, for tab completion.</summary>
         internal string[] SortedSymbolNames =>
             _sortedNames ??= Symbols == null ? Array.Empty<string>() : Symbols.Names.Distinct(StringComparer.Ordinal).OrderBy(n => n, StringComparer.Ordinal).ToArray();
+
+        /// <summary>
+        /// The kernel's types, loaded once per session: from <see cref="BtfPath"/> when given, else from the target's memory
+        /// between __start_BTF and __stop_BTF (the kernel must be stopped for the first load), cached on disk under
+        /// ~/.cache/kgdboe/btf by the SHA-256 of linux_banner so the next connect to the same kernel reads nothing.
+        /// A failed or cancelled load is tried again on the next call. Throws <see cref="KgdbOeErrorException"/>:
+        /// KgdbOe.NoBtf (no BTF symbols, no symbols), KgdbOe.BadBtf (corrupt BTF), KgdbOe.FileError, or the read's own error.
+        /// </summary>
+        internal async Task<BtfTypeGraph> GetTypesAsync(CancellationToken ct)
+        {
+            Task<KernelBtfLoad> load;
+            lock (_typesLock)
+            {
+                if (_types == null || _types.IsFaulted || _types.IsCanceled) _types = LoadTypesAsync(ct);
+                load = _types;
+            }
+            // A caller's cancellation ends its wait; the load itself was started with the first caller's token.
+            var cancelled = new TaskCompletionSource<bool>();
+            using (ct.Register(() => cancelled.TrySetCanceled()))
+            {
+                if (await Task.WhenAny(load, cancelled.Task).ConfigureAwait(false) != load) ct.ThrowIfCancellationRequested();
+            }
+            return (await load.ConfigureAwait(false)).Graph;
+        }
+
+        /// <summary>The synchronous form of <see cref="GetTypesAsync"/>.</summary>
+        internal BtfTypeGraph GetTypes(CancellationToken ct) => GetTypesAsync(ct).GetAwaiter().GetResult();
+
+        /// <summary>The loaded types, or null while they are not loaded yet (for completion, which must not read the target).</summary>
+        internal BtfTypeGraph? LoadedTypes
+        {
+            get
+            {
+                lock (_typesLock) return _types != null && _types.Status == TaskStatus.RanToCompletion ? _types.Result.Graph : null;
+            }
+        }
+
+        /// <summary>
+        /// The type names of the loaded BTF in ordinal order, built once, for tab completion; empty while the types are not
+        /// loaded. <paramref name="allowFileLoad"/> loads them first when they come from a -BtfPath file (never the target).
+        /// </summary>
+        internal string[] SortedTypeNames(bool allowFileLoad)
+        {
+            BtfTypeGraph? graph = LoadedTypes;
+            if (graph == null && allowFileLoad && BtfPath != null)
+            {
+                try { graph = GetTypes(CancellationToken.None); }
+                catch (KgdbOeErrorException) { return Array.Empty<string>(); }
+            }
+            if (graph == null) return Array.Empty<string>();
+            lock (_typesLock) return _sortedTypeNames ??= graph.TypeNames.ToArray();
+        }
+
+        private async Task<KernelBtfLoad> LoadTypesAsync(CancellationToken ct)
+        {
+            string what = BtfPath ?? "the target's BTF";
+            try
+            {
+                if (BtfPath != null) return KernelBtf.LoadFile(BtfPath);
+                if (Symbols == null)
+                    throw TypeError(KgdbOeErrorId.NoBtf, ErrorCategory.ObjectNotFound, this,
+                        $"The session '{Name}' has no symbols, so the kernel's BTF (__start_BTF..__stop_BTF) cannot be found: connect with -Vmlinux, -SystemMap or -Kallsyms, or give -BtfPath.");
+                KernelBtfLoad? load = await KernelBtf.LoadFromTargetAsync(Client, Symbols, KernelBtf.DefaultCacheDirectory, null, ct).ConfigureAwait(false);
+                return load ?? throw TypeError(KgdbOeErrorId.NoBtf, ErrorCategory.ObjectNotFound, this,
+                    $"The kernel of session '{Name}' has no BTF (no __start_BTF/__stop_BTF symbols: built without CONFIG_DEBUG_INFO_BTF). Give a BTF file with Connect-KernelTarget -BtfPath.");
+            }
+            catch (BtfFormatException e)
+            {
+                throw TypeError(KgdbOeErrorId.BadBtf, ErrorCategory.InvalidData, what, $"The BTF of {what} cannot be read: {e.Message}", e);
+            }
+            catch (Exception e) when (e is System.IO.IOException || e is UnauthorizedAccessException)
+            {
+                throw TypeError(KgdbOeErrorId.FileError, ErrorCategory.ReadError, what, $"Cannot read {what}: {e.Message}", e);
+            }
+        }
+
+        private static KgdbOeErrorException TypeError(string id, ErrorCategory category, object target, string message, Exception? inner = null)
+        {
+            Exception exception = category == ErrorCategory.ObjectNotFound ? new ItemNotFoundException(message, inner) : new InvalidOperationException(message, inner);
+            return new KgdbOeErrorException(new ErrorRecord(exception, id, category, target));
+        }
 
         /// <summary>
         /// Detaches (best effort, a few seconds at most) so no breakpoint stays planted in a kernel
