@@ -193,6 +193,21 @@ Describe 'Stacks and disassembly on <Kernel>' -Tag 'Lab', 'Stacks' -ForEach @($k
             ($frames | Where-Object { Test-SchedFunction $session $_.Pc }).Count | Should -BeGreaterThan 0 -Because 'a sleeper sits in schedule()'
         }
 
+        It 'gives a task''s stack from its task_struct (BTF layout), piped from Get-KernelTask' {
+            # The sleeper: from its switch frame, the same frames as through kgdb's task thread.
+            $byThread = @(Get-KernelStack -ThreadId ('{0:x}' -f $sleepPid))
+            $sleeper = Get-KernelTask -Pid $sleepPid
+            $sleeper.Pid | Should -Be $sleepPid
+            $errors = $null
+            $byTask = @($sleeper | Get-KernelStack -ErrorVariable errors)
+            $errors | Should -BeNullOrEmpty
+            $byTask | ForEach-Object Pc | Should -Be ($byThread | ForEach-Object Pc)
+            # The task that hit the breakpoint is running: its stack is its CPU's.
+            $current = @(Get-KernelTask -Current | Where-Object { $_.Comm -eq 'workload' })
+            $current.Count | Should -Be 1
+            (Get-KernelStack -TaskAddress $current[0].Address | ForEach-Object Pc) | Should -Be (Get-KernelStack | ForEach-Object Pc)
+        }
+
         It 'emits the frames found and KgdbOe.UnwindFailed when a frame cannot be unwound' {
             # pc in data (no ORC entry there: the frame-pointer guess) and rbp pointing at unmapped memory.
             $rbp = (Get-KernelRegister rbp).Value

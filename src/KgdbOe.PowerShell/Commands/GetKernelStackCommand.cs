@@ -21,6 +21,7 @@ namespace KgdbOe.PowerShell.Commands
         private const string Stopped = "Stopped";
         private const string ByCpu = "Cpu";
         private const string ByThread = "Thread";
+        private const string ByTask = "Task";
 
         // Each session's ORC table, read on demand and kept while the session lives (the tables never change
         // after boot). Keyed by the session object, so every target has its own.
@@ -39,6 +40,12 @@ namespace KgdbOe.PowerShell.Commands
         [ValidateNotNullOrEmpty]
         public string ThreadId { get; set; } = null!;
 
+        /// <summary>The address of a struct task_struct (Get-KernelTask's Address binds it): that task's stack, from BTF's layout.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = ByTask, ValueFromPipelineByPropertyName = true)]
+        [Alias("Address")]
+        [KernelAddressTransformation]
+        public KernelAddress TaskAddress { get; set; } = null!;
+
         /// <summary>At most this many frames.</summary>
         [Parameter]
         [ValidateRange(1, 4096)]
@@ -53,6 +60,17 @@ namespace KgdbOe.PowerShell.Commands
                     $"Cannot unwind a stack: the target {session.Endpoint} is running. Stop it with Suspend-KernelTarget or Wait-KernelTarget first.");
             string? thread = ParameterSetName == ByThread ? ThreadId : ParameterSetName == ByCpu ? CpuThreadId(session.Kind, Cpu) : null;
             object errorTarget = (object?)thread ?? session;
+            var memory = new ClientMemory(client);
+            UnwindStart? taskStart = null;
+            int? taskCpu = null;
+            if (ParameterSetName == ByTask)
+            {
+                ulong task = Resolve(session, TaskAddress);
+                errorTarget = "0x" + task.ToString("x16", CultureInfo.InvariantCulture);
+                (taskStart, taskCpu) = TaskStart(session, task, errorTarget);
+                // A task running on a CPU when the kernel stopped: its switch frame is stale, that CPU's registers are live.
+                if (taskStart == null) thread = CpuThreadId(session.Kind, taskCpu!.Value);
+            }
 
             // The stopped CPU's registers, read once per pipeline: the kernel stays stopped while it runs.
             RegisterSet stopped = _stopped ??= Call(session, errorTarget, ErrorCategory.ReadError, (c, ct) => c.ReadRegistersAsync(null, ct));
@@ -65,10 +83,10 @@ namespace KgdbOe.PowerShell.Commands
                 if (Value(selected, "rsp") != Value(stopped, "rsp")) registers = selected;
             }
 
-            var memory = new ClientMemory(client);
             UnwindStart start;
             ulong rip = Value(registers, "rip");
-            if (rip == 0 && thread != null)
+            if (taskStart != null) start = taskStart;
+            else if (rip == 0 && thread != null)
             {
                 // A sleeping task (KGDB's sleeping_thread_to_gdb_regs: pc 0, sp = thread.sp): start at its
                 // struct inactive_task_frame, whose ret_addr is where __switch_to_asm returns.
@@ -91,9 +109,9 @@ namespace KgdbOe.PowerShell.Commands
                 WriteWarning($"The session's symbols name no ORC table (__start_orc_unwind_ip): unwinding by frame pointers only, every frame after the first unreliable.");
             UnwindResult result = Call(session, errorTarget, ErrorCategory.ReadError,
                 (c, ct) => new OrcUnwinder(table).UnwindAsync(memory, start, MaxFrames, ct, OrcUnwinder.BlockSizeFor(c.MaxReadChunk)));
-            int? cpu = ParameterSetName == ByCpu ? Cpu : thread == null ? client.LastStop?.Cpu : null;
+            int? cpu = ParameterSetName == ByCpu ? Cpu : taskCpu ?? (thread == null ? client.LastStop?.Cpu : null);
             foreach (StackFrame f in result.Frames)
-                WriteObject(new KernelStackFrame(session, f, thread ?? client.LastStop?.ThreadId, cpu));
+                WriteObject(new KernelStackFrame(session, f, ParameterSetName == ByTask ? thread : thread ?? client.LastStop?.ThreadId, cpu));
             if (result.End == UnwindEnd.Failed)
             {
                 ulong pc = result.FailedPc ?? 0;
@@ -103,6 +121,38 @@ namespace KgdbOe.PowerShell.Commands
                     KgdbOeErrorId.UnwindFailed, ErrorCategory.InvalidData, "0x" + pc.ToString("x16", CultureInfo.InvariantCulture)));
             }
         }
+
+        /// <summary>
+        /// A task's start from its struct task_struct (offsets from BTF): its switch frame at thread.sp
+        /// (arch/x86/include/asm/switch_to.h), or (null, cpu) when task->on_cpu says it was running on that CPU.
+        /// </summary>
+        private (UnwindStart? Start, int? Cpu) TaskStart(KernelTargetSession session, ulong task, object errorTarget)
+        {
+            Types.BtfTypeGraph types = Await(ct => session.GetTypesAsync(ct));
+            Types.StructType taskStruct = types.FindStruct("task_struct")
+                ?? throw Fail(KgdbOeErrorId.TypeNotFound, ErrorCategory.ObjectNotFound, "struct task_struct", "The kernel's BTF has no struct task_struct.");
+            ulong threadSp = Offset(taskStruct, "thread") + Offset(types.FindStruct("thread_struct"), "sp");
+            ulong onCpu = Offset(taskStruct, "on_cpu");
+            ulong cpuField = taskStruct.FindMember("thread_info") is Types.StructMember ti && types.FindStruct("thread_info")?.FindMember("cpu") is Types.StructMember c
+                ? ti.Offset + c.Offset : Offset(taskStruct, "cpu");
+            byte[] running = Call(session, errorTarget, ErrorCategory.ReadError, (cl, ct) => cl.ReadMemoryAsync(task + onCpu, 4, null, ct));
+            if (BitConverter.ToInt32(running, 0) != 0)
+            {
+                byte[] cpu = Call(session, errorTarget, ErrorCategory.ReadError, (cl, ct) => cl.ReadMemoryAsync(task + cpuField, 4, null, ct));
+                return (null, BitConverter.ToInt32(cpu, 0));
+            }
+            byte[] spBytes = Call(session, errorTarget, ErrorCategory.ReadError, (cl, ct) => cl.ReadMemoryAsync(task + threadSp, 8, null, ct));
+            ulong sp = BitConverter.ToUInt64(spBytes, 0);
+            byte[] frame = Call(session, errorTarget, ErrorCategory.ReadError,
+                (cl, ct) => cl.ReadMemoryAsync(sp, UnwindStart.InactiveTaskFrameSize, null, ct));
+            ulong ret = BitConverter.ToUInt64(frame, UnwindStart.InactiveTaskFrameReturnAddress);
+            return (UnwindStart.FromSwitchFrame(sp, BitConverter.ToUInt64(frame, UnwindStart.InactiveTaskFrameBp), ret, IsForkReturn(session, ret)), null);
+        }
+
+        private static ulong Offset(Types.StructType? type, string member) =>
+            type?.FindMember(member) is Types.StructMember m ? m.Offset
+                : throw Fail(KgdbOeErrorId.MemberNotFound, ErrorCategory.ObjectNotFound, (type?.Name ?? "?") + "." + member,
+                    $"The kernel's BTF has no member '{member}' in struct {type?.Name ?? "?"}: cannot find a task's saved stack.");
 
         private static ulong Value(RegisterSet registers, string name) =>
             registers.TryGetValue(name, out Register? r) && r != null ? r.Value : 0;
