@@ -14,14 +14,15 @@ namespace KgdbOe.PowerShell.Commands
     /// read from the kernel's memory on first use and kept for the session; frame pointers where no ORC
     /// entry exists (unreliable). A frame that cannot be unwound ends the output with KgdbOe.UnwindFailed.
     /// </summary>
+    // Two parameter sets: -Cpu, and the default one where -ThreadId and -TaskAddress are optional. Both bind from
+    // the pipeline by property name; were they in sets of their own, a piped thread or task would satisfy the
+    // default set through -Target alone and PowerShell would never bind them.
     [Cmdlet(VerbsCommon.Get, "KernelStack", DefaultParameterSetName = Stopped)]
     [OutputType(typeof(KernelStackFrame))]
     public sealed class GetKernelStackCommand : KernelTargetCmdlet
     {
         private const string Stopped = "Stopped";
         private const string ByCpu = "Cpu";
-        private const string ByThread = "Thread";
-        private const string ByTask = "Task";
 
         // Each session's ORC table, read on demand and kept while the session lives (the tables never change
         // after boot). Keyed by the session object, so every target has its own.
@@ -35,16 +36,16 @@ namespace KgdbOe.PowerShell.Commands
         public int Cpu { get; set; }
 
         /// <summary>A thread id as Get-KernelThread lists it (pipe its output in): a CPU thread or a task.</summary>
-        [Parameter(Mandatory = true, ParameterSetName = ByThread, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = Stopped, ValueFromPipelineByPropertyName = true)]
         [Alias("Id")]
         [ValidateNotNullOrEmpty]
-        public string ThreadId { get; set; } = null!;
+        public string? ThreadId { get; set; }
 
         /// <summary>The address of a struct task_struct (Get-KernelTask's Address binds it): that task's stack, from BTF's layout.</summary>
-        [Parameter(Mandatory = true, ParameterSetName = ByTask, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = Stopped, ValueFromPipelineByPropertyName = true)]
         [Alias("Address")]
         [KernelAddressTransformation]
-        public KernelAddress TaskAddress { get; set; } = null!;
+        public KernelAddress? TaskAddress { get; set; }
 
         /// <summary>At most this many frames.</summary>
         [Parameter]
@@ -58,14 +59,17 @@ namespace KgdbOe.PowerShell.Commands
             if (client.State != TargetState.Stopped)
                 throw Fail(KgdbOeErrorId.InvalidState, ErrorCategory.InvalidOperation, session,
                     $"Cannot unwind a stack: the target {session.Endpoint} is running. Stop it with Suspend-KernelTarget or Wait-KernelTarget first.");
-            string? thread = ParameterSetName == ByThread ? ThreadId : ParameterSetName == ByCpu ? CpuThreadId(session.Kind, Cpu) : null;
+            if (ThreadId != null && TaskAddress != null)
+                throw Fail(KgdbOeErrorId.BadArgument, ErrorCategory.InvalidArgument, ThreadId, "Give -ThreadId or -TaskAddress, not both.");
+            bool byTask = ParameterSetName == Stopped && TaskAddress != null;
+            string? thread = ParameterSetName == ByCpu ? CpuThreadId(session.Kind, Cpu) : ThreadId;
             object errorTarget = (object?)thread ?? session;
             var memory = new ClientMemory(client);
             UnwindStart? taskStart = null;
             int? taskCpu = null;
-            if (ParameterSetName == ByTask)
+            if (byTask)
             {
-                ulong task = Resolve(session, TaskAddress);
+                ulong task = Resolve(session, TaskAddress!);
                 errorTarget = "0x" + task.ToString("x16", CultureInfo.InvariantCulture);
                 (taskStart, taskCpu) = TaskStart(session, task, errorTarget);
                 // A task running on a CPU when the kernel stopped: its switch frame is stale, that CPU's registers are live.
@@ -111,7 +115,7 @@ namespace KgdbOe.PowerShell.Commands
                 (c, ct) => new OrcUnwinder(table).UnwindAsync(memory, start, MaxFrames, ct, OrcUnwinder.BlockSizeFor(c.MaxReadChunk)));
             int? cpu = ParameterSetName == ByCpu ? Cpu : taskCpu ?? (thread == null ? client.LastStop?.Cpu : null);
             foreach (StackFrame f in result.Frames)
-                WriteObject(new KernelStackFrame(session, f, ParameterSetName == ByTask ? thread : thread ?? client.LastStop?.ThreadId, cpu));
+                WriteObject(new KernelStackFrame(session, f, byTask ? thread : thread ?? client.LastStop?.ThreadId, cpu));
             if (result.End == UnwindEnd.Failed)
             {
                 ulong pc = result.FailedPc ?? 0;

@@ -14,5 +14,19 @@ namespace KgdbOe.PowerShell
             SymbolLocation? location = session.Symbols.Lookup(address);
             return location == null ? plain : FunctionExtents.PreferFunctionName(session.Symbols, location).ToString();
         }
+
+        /// <summary>
+        /// A return address named as the kernel's %pB does (lib/vsprintf.c, sprint_backtrace): by the symbol of
+        /// address-1, so a call that is the last instruction of a noreturn function (start_secondary) is not
+        /// shown as the start of the next one.
+        /// </summary>
+        public static string? DescribeReturnAddress(KernelTargetSession session, ulong address)
+        {
+            if (address == 0 || session.Symbols == null || session.Describe(address - 1) == null) return Describe(session, address);
+            SymbolLocation? location = session.Symbols.Lookup(address - 1);
+            if (location == null) return Describe(session, address);
+            SymbolLocation named = FunctionExtents.PreferFunctionName(session.Symbols, location);
+            return new SymbolLocation(named.Name, named.SymbolAddress, named.Offset + 1).ToString();
+        }
     }
 }

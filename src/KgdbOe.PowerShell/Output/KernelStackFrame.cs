@@ -11,7 +11,8 @@ namespace KgdbOe.PowerShell
             Frame = frame;
             ThreadId = threadId;
             Cpu = cpu;
-            Location = CodeLocation.Describe(target, frame.Pc);
+            // Call frames hold return addresses: named like the kernel's %pB, by the call they follow.
+            Location = frame.Source == FrameSource.Regs ? CodeLocation.Describe(target, frame.Pc) : CodeLocation.DescribeReturnAddress(target, frame.Pc);
             Function = Location == null ? null : Location.Split('+')[0];
         }
 
