@@ -158,6 +158,20 @@ Describe 'Stacks and disassembly on <Kernel>' -Tag 'Lab', 'Stacks' -ForEach @($k
             }
         }
 
+        It 'names and types the arguments at the function''s entry from BTF (-Arguments)' {
+            $frames = @(Get-KernelStack -Arguments)
+            $arguments = @($frames[0].Arguments)
+            # __x64_sys_getppid(const struct pt_regs *regs): the syscall's saved registers, which the entry code
+            # pushed at the sp it called do_syscall_64 from (the last frame's sp).
+            $arguments.Count | Should -Be 1
+            $arguments[0].Register | Should -Be 'rdi'
+            $arguments[0].Type | Should -Match 'struct pt_regs \*'
+            $arguments[0].Name | Should -Not -BeNullOrEmpty
+            $arguments[0].Value | Should -Be (Get-KernelRegister rdi).Value
+            $arguments[0].Value | Should -Be $frames[-1].Sp
+            $frames[1].Arguments | Should -BeNullOrEmpty
+        }
+
         It 'gives the stopped CPU''s stack for its CPU thread too, and every other CPU''s from the roundup' {
             $mine = @(Get-KernelStack)
             $threads = @(Get-KernelThread | Where-Object IsCpu)

@@ -47,6 +47,10 @@ namespace KgdbOe.PowerShell.Commands
         [KernelAddressTransformation]
         public KernelAddress? TaskAddress { get; set; }
 
+        /// <summary>Name and type the innermost frame's arguments from BTF when it is stopped at a function's entry.</summary>
+        [Parameter]
+        public SwitchParameter Arguments { get; set; }
+
         /// <summary>At most this many frames.</summary>
         [Parameter]
         [ValidateRange(1, 4096)]
@@ -114,8 +118,11 @@ namespace KgdbOe.PowerShell.Commands
             UnwindResult result = Call(session, errorTarget, ErrorCategory.ReadError,
                 (c, ct) => new OrcUnwinder(table).UnwindAsync(memory, start, MaxFrames, ct, OrcUnwinder.BlockSizeFor(c.MaxReadChunk)));
             int? cpu = ParameterSetName == ByCpu ? Cpu : taskCpu ?? (thread == null ? client.LastStop?.Cpu : null);
+            IReadOnlyList<KernelFunctionArgument>? arguments = null;
+            if (Arguments && taskStart == null && !(rip == 0 && thread != null) && result.Frames.Count > 0)
+                arguments = EntryArguments(session, result.Frames[0].Pc, registers);
             foreach (StackFrame f in result.Frames)
-                WriteObject(new KernelStackFrame(session, f, byTask ? thread : thread ?? client.LastStop?.ThreadId, cpu));
+                WriteObject(new KernelStackFrame(session, f, byTask ? thread : thread ?? client.LastStop?.ThreadId, cpu, f.Index == 0 ? arguments : null));
             if (result.End == UnwindEnd.Failed)
             {
                 ulong pc = result.FailedPc ?? 0;
@@ -151,6 +158,40 @@ namespace KgdbOe.PowerShell.Commands
                 (cl, ct) => cl.ReadMemoryAsync(sp, UnwindStart.InactiveTaskFrameSize, null, ct));
             ulong ret = BitConverter.ToUInt64(frame, UnwindStart.InactiveTaskFrameReturnAddress);
             return (UnwindStart.FromSwitchFrame(sp, BitConverter.ToUInt64(frame, UnwindStart.InactiveTaskFrameBp), ret, IsForkReturn(session, ret)), null);
+        }
+
+        /// <summary>The x86-64 SysV argument registers, in order.</summary>
+        private static readonly string[] ArgumentRegisters = { "rdi", "rsi", "rdx", "rcx", "r8", "r9" };
+
+        /// <summary>
+        /// The arguments of the function whose first instruction is at <paramref name="pc"/>, from its BTF prototype
+        /// (BTF_KIND_FUNC → FUNC_PROTO) and the argument registers; null when pc is not a function's entry or BTF
+        /// has no such function (a warning says why).
+        /// </summary>
+        private IReadOnlyList<KernelFunctionArgument>? EntryArguments(KernelTargetSession session, ulong pc, RegisterSet registers)
+        {
+            Symbols.SymbolLocation? at = session.Symbols?.Lookup(pc);
+            if (at == null || at.Offset != 0)
+            {
+                WriteWarning($"No arguments: {Show(session, pc)} is not a function's first instruction, where the registers still hold them.");
+                return null;
+            }
+            Types.BtfTypeGraph types = Await(ct => session.GetTypesAsync(ct));
+            // Several names may share the entry (__x64_sys_getppid, __do_sys_getppid): the first BTF knows wins.
+            Types.FunctionType? function = types.FindFunction(at.Name);
+            if (function == null && session.Symbols != null)
+                foreach (string name in session.Symbols.Names)
+                    if (session.Symbols.TryGetAddress(name, out ulong a) && a == at.SymbolAddress && (function = types.FindFunction(name)) != null) break;
+            if (function == null)
+            {
+                WriteWarning($"No arguments: the kernel's BTF has no function {at.Name}.");
+                return null;
+            }
+            var result = new List<KernelFunctionArgument>();
+            IReadOnlyList<Types.FunctionParameter> parameters = function.Prototype.Parameters;
+            for (int i = 0; i < parameters.Count && i < ArgumentRegisters.Length; i++)
+                result.Add(new KernelFunctionArgument(i, parameters[i].Name, parameters[i].Type.DisplayName, ArgumentRegisters[i], Value(registers, ArgumentRegisters[i])));
+            return result;
         }
 
         private static ulong Offset(Types.StructType? type, string member) =>

@@ -5,8 +5,10 @@ namespace KgdbOe.PowerShell
     /// <summary>One frame of a kernel backtrace.</summary>
     public sealed class KernelStackFrame
     {
-        internal KernelStackFrame(KernelTargetSession target, StackFrame frame, string? threadId, int? cpu)
+        internal KernelStackFrame(KernelTargetSession target, StackFrame frame, string? threadId, int? cpu,
+            System.Collections.Generic.IReadOnlyList<KernelFunctionArgument>? arguments = null)
         {
+            Arguments = arguments;
             Target = target;
             Frame = frame;
             ThreadId = threadId;
@@ -42,6 +44,13 @@ namespace KgdbOe.PowerShell
 
         /// <summary>Pipes into Get-KernelDisassembly -Address.</summary>
         public ulong Address => Frame.Pc;
+
+        /// <summary>
+        /// With -Arguments, on the innermost frame stopped at a function's first instruction: its parameters,
+        /// named and typed from BTF, valued from rdi, rsi, rdx, rcx, r8, r9. Null elsewhere (later the registers
+        /// no longer hold them).
+        /// </summary>
+        public System.Collections.Generic.IReadOnlyList<KernelFunctionArgument>? Arguments { get; }
 
         public StackFrame Frame { get; }
 
