@@ -34,6 +34,8 @@
         'Invoke-KernelMonitorCommand'
         'Install-KgdboeModule'
         'Uninstall-KgdboeModule'
+        'Get-KernelStack'
+        'Get-KernelDisassembly'
         'Get-KernelType'
         'Get-KernelVariable'
         'Read-KernelObject'

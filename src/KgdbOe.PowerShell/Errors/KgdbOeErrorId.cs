@@ -22,6 +22,10 @@ namespace KgdbOe.PowerShell
         public const string InvalidState = "KgdbOe.InvalidState";
         public const string FileExists = "KgdbOe.FileExists";
         public const string FileError = "KgdbOe.FileError";
+        /// <summary>An address that lies in no function of the session's symbols (Get-KernelDisassembly).</summary>
+        public const string NoFunction = "KgdbOe.NoFunction";
+        /// <summary>A stack frame that could not be unwound; the frames before it were written (Get-KernelStack).</summary>
+        public const string UnwindFailed = "KgdbOe.UnwindFailed";
         /// <summary>No type of that name in the kernel's BTF (ObjectNotFound; target object: the name).</summary>
         public const string TypeNotFound = "KgdbOe.TypeNotFound";
         /// <summary>The kernel has no BTF (no __start_BTF/__stop_BTF symbols, or no symbols at all) and no -BtfPath was given (ObjectNotFound).</summary>
