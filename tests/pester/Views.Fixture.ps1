@@ -16,6 +16,9 @@ function Get-DeclaredOutputType {
         Where-Object { $_.IsSubclassOf([System.Management.Automation.Cmdlet]) -and -not $_.IsAbstract } |
         ForEach-Object { $_.GetCustomAttributes([System.Management.Automation.OutputTypeAttribute], $true) } |
         ForEach-Object { $_.Type } | ForEach-Object { $_.Type } |
-        Where-Object { $_ -and $_.Assembly -eq $assembly } |
+        Where-Object { $_ -and $_.Assembly.GetName().Name -in 'KgdbOe', 'KgdbOe.Core' } |
+        # A typed object's properties are the C members of whatever type it holds (an adapter adds
+        # them): PowerShell's own table and list of those properties are its views.
+        Where-Object FullName -ne 'KgdbOe.PowerShell.KernelObjectView' |
         Sort-Object FullName -Unique
 }

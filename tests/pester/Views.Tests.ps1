@@ -82,8 +82,10 @@ Describe 'Every output type has its views' -Tag 'Views' {
     It 'defines views only for types that exist' {
         [xml]$xml = Get-Content -Raw (Join-Path $ModuleDir 'KgdbOe.Format.ps1xml')
         $assembly = (Get-Module KgdbOe).ImplementingAssembly
+        # Some outputs are KgdbOe.Core's own types (a log record): look there too.
+        $core = $assembly.GetType('KgdbOe.PowerShell.KernelTargetSession').GetProperty('Client').PropertyType.Assembly
         foreach ($name in $xml.Configuration.ViewDefinitions.View.ViewSelectedBy.TypeName | Sort-Object -Unique) {
-            $assembly.GetType($name) | Should -Not -BeNullOrEmpty -Because "the view for $name selects a real type"
+            @($assembly.GetType($name), $core.GetType($name)) -ne $null | Should -Not -BeNullOrEmpty -Because "the view for $name selects a real type"
         }
     }
 }
