@@ -12,7 +12,11 @@ On one lab guest (2 CPUs, e1000 unless told otherwise, kgdboe loaded), each figu
   3. hit-continue cycles/s on a breakpoint at __x64_sys_getppid with /bin/workload running:
      Resume-KernelTarget + Wait-KernelTarget versus gdb's `ignore` + `continue`, once with a
      software breakpoint (gdb: break) and once with a debug register (gdb: hbreak);
-  4. connect time to the first stop reply: Connect-KernelTarget versus `target remote udp:`.
+  4. connect time to the first stop reply: Connect-KernelTarget versus `target remote udp:`;
+  5. kernel objects on the stopped kernel (Measure-KernelObjects.ps1: task list, last 1,000 log
+     records, module list), a backtrace of the stopped CPU (warm ORC cache) and a function's
+     disassembly (vfs_read, its memory read included); and the BTF reader on Debian 6.1's BTF
+     (Measure-BtfParse.ps1: parse time and managed memory).
 Writes results/bench-<time>.json and .md and prints one summary line with the ratios.
 
 .EXAMPLE
@@ -180,6 +184,22 @@ try {
     # Above 1: we connect faster.
     $connect.Speedup = [math]::Round($connect.GdbMedianMs / $connect.OurMedianMs, 2)
 
+    # 5. Kernel objects, stacks, disassembly: one session with symbols, the kernel stopped.
+    $session = Connect-Lab -WithSymbols
+    try {
+        $objects = & (Join-Path $PSScriptRoot 'Measure-KernelObjects.ps1') -Target $session -Lab $lab -Repeat $Repeat
+        $null = Get-KernelStack -Target $session # reads the ORC pages it needs once
+        $stackRuns = foreach ($i in 1..$Repeat) { Measure-Seconds { Get-KernelStack -Target $session } }
+        $disasmRuns = foreach ($i in 1..$Repeat) { Measure-Seconds { Get-KernelDisassembly -Name vfs_read -Target $session } }
+        $objects | Add-Member StackFrames @(Get-KernelStack -Target $session).Count
+        $objects | Add-Member StackMs ([math]::Round((Get-Median $stackRuns) * 1000, 1))
+        $objects | Add-Member DisassemblyMs ([math]::Round((Get-Median $disasmRuns) * 1000, 1))
+    } finally {
+        Resume-KernelTarget -Target $session -Confirm:$false -ErrorAction Ignore
+        Disconnect-KernelTarget -Target $session -Confirm:$false
+    }
+    $btf = & (Join-Path $PSScriptRoot 'Measure-BtfParse.ps1') -CoreDll (Join-Path $PackageDir 'lib/KgdbOe.Core.dll') -Repeat $Repeat
+
     # 3. Hit-continue.
     Start-GuestWorkload -Lab $lab
     try {
@@ -213,6 +233,7 @@ try {
             Kgdboe = $lab.KgdboeReady; Transport = 'UDP via QEMU user-net hostfwd on 127.0.0.1'
         }
         Repeat = $Repeat; Dump = @($dumps); DumpByReadWindow = @($windows); RoundTrip = $roundTrip; HitContinue = @($hitContinue); Connect = $connect
+        KernelObjects = $objects; Btf = $btf
         GuestAliveAfter = $alive
     }
 
@@ -242,6 +263,12 @@ try {
         $md += "| Hit-continue, $what (cycles/s) | $(Format-Rate $h.OurMedian) | $(Format-Rate $h.GdbMedian) | $($h.Ratio)x | >= 2x: $(& $verdict ($h.Ratio -ge 2))$failed |"
     }
     $md += "| Connect to first stop (ms) | $($connect.OurMedianMs) | $($connect.GdbMedianMs) | $($connect.Speedup)x faster | >= 1x: $(& $verdict ($connect.Speedup -ge 1)) |"
+    $md += "| Task list, $($objects.Tasks) tasks (ms) | $($objects.TaskListMs) | | | <= 2000: $(& $verdict ($objects.TaskListMs -le 2000)) |"
+    $md += "| Last $($objects.LogRecords) log records (ms) | $($objects.Log1000Ms) | | | <= 2000: $(& $verdict ($objects.Log1000Ms -le 2000)) |"
+    $md += "| Module list, $($objects.Modules) modules (ms) | $($objects.ModuleListMs) | | | <= 2000: $(& $verdict ($objects.ModuleListMs -le 2000)) |"
+    $md += "| Backtrace of the stopped CPU, $($objects.StackFrames) frames (ms) | $($objects.StackMs) | | | 30 frames <= 100 |"
+    $md += "| Disassembly of vfs_read, read included (ms) | $($objects.DisassemblyMs) | | | <= 50 after the read |"
+    $md += "| BTF parse, Debian 6.1 (ms; MB allocated) | $($btf.ParseMs); $($btf.AllocatedMB) | | | <= 1000 ms, <= 150 MB |"
     $md += '', '| Dump 1 MiB, reads in flight | KiB/s | x gdb | x bound | Retransmissions | Bytes |', '| ---: | ---: | ---: | ---: | ---: | --- |'
     foreach ($w in $windows) {
         $md += "| $($w.Window) | $(Format-Rate $w.KiBps) | $([math]::Round($w.KiBps / $dumps[0].GdbKiBps, 2)) | $([math]::Round($w.KiBps / $roundTrip.BoundKiBps, 2)) | $($w.Retransmissions) | $($w.SameBytes) |"
