@@ -40,6 +40,9 @@ param(
     [switch] $FreshLabEachRun,
     # Also a fork/exec loop pinned to every CPU: allocations on all CPUs all the time.
     [switch] $Load,
+    # Also tests/module/allocstorm: a kthread per CPU allocating and freeing skbs and kmalloc
+    # buffers in a loop, so a CPU frozen by kgdb is often inside an allocator lock.
+    [switch] $Storm,
     [switch] $KeepLab
 )
 Set-StrictMode -Version Latest
@@ -63,6 +66,16 @@ function Get-KgdbOeKo($Lab) {
     $log = & make -s -C $build "KDIR=$($Lab.Kdir)" 2>&1
     if ($LASTEXITCODE -ne 0) { throw "gdb-stepi: kgdboe.ko failed to build: $log" }
     Join-Path $build 'kgdboe.ko'
+}
+
+function Get-StormKo($Lab) {
+    $build = Join-Path $OutDir "storm-$($Lab.Kernel)"
+    if (Test-Path (Join-Path $build 'allocstorm.ko')) { return (Join-Path $build 'allocstorm.ko') }
+    New-Item -ItemType Directory -Force $build | Out-Null
+    Copy-Item (Join-Path $PSScriptRoot 'allocstorm/*') $build
+    $log = & make -s -C $build "KDIR=$($Lab.Kdir)" 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "gdb-stepi: allocstorm.ko failed to build: $log" }
+    Join-Path $build 'allocstorm.ko'
 }
 
 function Get-KaslrOffset($Lab) {
@@ -120,6 +133,10 @@ function Invoke-StepRun($Lab, [int] $Run) {
                 "setsid taskset -c $_ sh -c 'while :; do /bin/ls / >/dev/null; done' </dev/null >/dev/null 2>&1 & echo `$! >> /tmp/stepi-load.pids" }) -join '; '
         Invoke-Guest $Lab $loops | Out-Null
     }
+    if ($Storm -and (Invoke-Guest $Lab 'grep -q "^allocstorm " /proc/modules && echo yes || echo no') -ne 'yes') {
+        Send-LabFile -Lab $Lab -Path (Get-StormKo $Lab) -Destination /tmp/allocstorm.ko
+        Invoke-Guest $Lab 'insmod /tmp/allocstorm.ko' | Out-Null
+    }
     $offset = Get-KaslrOffset $Lab
 
     $stepLog = Join-Path $runDir 'steps.log'
@@ -172,7 +189,7 @@ function Invoke-StepRun($Lab, [int] $Run) {
         }
     }
     [pscustomobject]@{
-        Lab = $Lab.Name; Kernel = $Lab.Kernel; Nic = $Lab.Nic; Run = $Run; Load = [bool]$Load
+        Lab = $Lab.Name; Kernel = $Lab.Kernel; Nic = $Lab.Nic; Run = $Run; Load = [bool]$Load; Storm = [bool]$Storm
         Steps = $Steps; Answered = $stepLines.Count; Hung = $hung
         Finished = [bool]($lines -match '^detached')
         MaxStepSeconds = $max; SlowSteps = $slow.Count; Slow = ($slow | Select-Object -First 10)
