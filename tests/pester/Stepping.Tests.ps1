@@ -1,5 +1,9 @@
 # Stepping through lock code with stock gdb must not wedge the kernel (issue 14): from a
 # breakpoint on do_nanosleep, while the guest loops `sleep 0.01`, 2,000 x stepi through kgdboe.
+# A kthread per CPU allocates and frees in a loop meanwhile (tests/module/allocstorm), so that a
+# CPU frozen by kgdb is often inside or queued on an allocator lock: the state that wedged the
+# kernel. Without it the other CPU idles (the shell waits for the stepped sleep) and the old
+# module passed 3 runs of 3; with it the old module hung at step 4.
 # Every step must answer within 1 s, and afterwards every CPU must make progress (/proc/stat)
 # and the guest must answer SSH. tests/module/gdb-stepi.ps1 does the run; on a hang it records
 # every vCPU's state through QEMU's gdbstub (the lab is started with it), in the message.
@@ -7,7 +11,8 @@
 # CI form: one run per kernel on e1000. The long form (issue 14's proof):
 #   KGDBOE_STEPPING_RUNS=10 KGDBOE_STEPPING_NICS=e1000,virtio-net
 #   Invoke-Pester tests/pester/Stepping.Tests.ps1 -TagFilter Stepping
-# KGDBOE_STEPPING_LOAD=1 adds a fork/exec loop pinned to every CPU (allocations everywhere).
+# KGDBOE_STEPPING_LOAD=1 adds a fork/exec loop pinned to every CPU; KGDBOE_STEPPING_STORM=0
+# leaves allocstorm out (issue 14's bare conditions).
 BeforeDiscovery {
     $kernels = if ($env:KGDBOE_TEST_KERNELS) { $env:KGDBOE_TEST_KERNELS -split ',' } else { '6.12', '6.1' }
     $nics = if ($env:KGDBOE_STEPPING_NICS) { $env:KGDBOE_STEPPING_NICS -split ',' } else { @('e1000') }
@@ -21,14 +26,18 @@ Describe 'Stepping <Kernel>/<Nic>: <Runs> x 2,000 stepi from do_nanosleep' -Tag 
     BeforeAll {
         . (Join-Path $PSScriptRoot 'TestLab.ps1')
         $script:Steps = 2000
-        $lab = Get-TestLab -Kernel $Kernel -Nic $Nic -Cpus 2 -GdbStub
+        # KGDBOE_STEPPING_LAB_PREFIX gives the lab a name of one's own (a shared machine).
+        $labArgs = @{ Kernel = $Kernel; Nic = $Nic; Cpus = 2; GdbStub = $true }
+        if ($env:KGDBOE_STEPPING_LAB_PREFIX) { $labArgs.Name = "$($env:KGDBOE_STEPPING_LAB_PREFIX)$Kernel-$Nic" }
+        $lab = Get-TestLab @labArgs
         $ko = Get-LabKernelModule -Lab $lab
         # A kgdboe left loaded by another suite may be an older build: start from ours.
         Invoke-LabSsh -Lab $lab -Command 'if grep -q "^kgdboe " /proc/modules; then rmmod kgdboe; fi' | Out-Null
         $out = Join-Path ([IO.Path]::GetTempPath()) "kgdboe-stepping-$Kernel-$Nic-$PID"
         $script:Results = @(& (Join-Path $PSScriptRoot '../module/gdb-stepi.ps1') -LabName $lab.Name `
                 -Kernel $Kernel -Nic $Nic -Steps $Steps -Runs $Runs -KernelModule $ko -OutDir $out `
-                -Load:($env:KGDBOE_STEPPING_LOAD -eq '1') -KeepLab 6>$null)
+                -Load:($env:KGDBOE_STEPPING_LOAD -eq '1') -Storm:($env:KGDBOE_STEPPING_STORM -ne '0') `
+                -KeepLab 6>$null)
         $script:Lab = $lab
         foreach ($r in $Results) {
             Write-Host ("stepping {0}/{1} run {2}: {3}/{4} steps, hung={5}, slowest {6:n3} s, {7} s" -f
@@ -45,6 +54,7 @@ Describe 'Stepping <Kernel>/<Nic>: <Runs> x 2,000 stepi from do_nanosleep' -Tag 
             Invoke-LabSshCommand -Lab $Lab -AllowFailure -Command (
                 'kill $(cat /tmp/stepi-loop.pid /tmp/stepi-load.pids 2>/dev/null) 2>/dev/null; ' +
                 'rm -f /tmp/stepi-loop.pid /tmp/stepi-load.pids; ' +
+                'if grep -q "^allocstorm " /proc/modules; then rmmod allocstorm; fi; ' +
                 'if grep -q "^kgdboe " /proc/modules; then rmmod kgdboe; fi') | Out-Null
         }
     }
