@@ -40,8 +40,9 @@ Describe 'Stepping <Kernel>/<Nic>: <Runs> x 2,000 stepi from do_nanosleep' -Tag 
                 -KeepLab 6>$null)
         $script:Lab = $lab
         foreach ($r in $Results) {
-            Write-Host ("stepping {0}/{1} run {2}: {3}/{4} steps, hung={5}, slowest {6:n3} s, {7} s" -f
-                $Kernel, $Nic, $r.Run, $r.Answered, $Steps, $r.Hung, $r.MaxStepSeconds, $r.Seconds)
+            Write-Host ("stepping {0}/{1} run {2}: {3}/{4} steps, hung={5}, slowest {6:n3} s, {7} s{8}" -f
+                $Kernel, $Nic, $r.Run, $r.Answered, $Steps, $r.Hung, $r.MaxStepSeconds, $r.Seconds,
+                $(if ($r.ReleasedByDetach) { ', stopped again after the detach (released by one attach/detach)' }))
         }
     }
 
@@ -81,7 +82,7 @@ Describe 'Stepping <Kernel>/<Nic>: <Runs> x 2,000 stepi from do_nanosleep' -Tag 
 
     It 'left a guest that answers SSH and where every CPU makes progress' {
         foreach ($r in $Results) {
-            $r.GuestAlive | Should -BeTrue -Because "run $($r.Run)"
+            $r.GuestAlive | Should -BeTrue -Because "run $($r.Run); last steps`n$($r.LastSteps)`nconsole:`n$($r.ConsoleTail)"
             $r.CpuProgress.Count | Should -Be 2 -Because 'both CPUs have a /proc/stat line'
             foreach ($cpu in $r.CpuProgress.Keys) {
                 $r.CpuProgress[$cpu] | Should -BeGreaterThan 0 -Because "$cpu's /proc/stat times moved over 3 s (run $($r.Run))"
