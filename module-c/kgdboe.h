@@ -5,12 +5,14 @@
  * kgdboe_main.c        parameters, load/unload, the struct kgdb_io callbacks
  * kgdboe_net.c         the wire: receive, session, ARP, one datagram per flush
  * kgdboe_sync.c        keeping other CPUs out of the NIC driver while stopped
+ * kgdboe_park.c        parking the other CPUs where they hold no irq-safe lock
  * kgdboe_single_core.c safety mode: all CPUs but 0 offline while loaded
  *
  * "Stopped" below means: inside a kgdb callback on the debugger CPU, in NMI
  * context (x86 enters kgdb from int3/#DB through nmi_enter), interrupts off,
  * every other CPU frozen by the KGDB roundup (or about to be, in
- * pre_exception).
+ * pre_exception), parked first where it holds no irq-safe lock (see
+ * kgdboe_park.c). The stopped path allocates nothing itself (see tx_pool).
  */
 #ifndef _KGDBOE_H
 #define _KGDBOE_H
@@ -54,6 +56,12 @@ bool kgdboe_sync_irqs_quiet(void);
 const char *kgdboe_sync_owner(void);
 const char *kgdboe_sync_driver(void);
 int kgdboe_sync_irq_list(char *buf, size_t size);
+
+/* kgdboe_park.c */
+void kgdboe_park_init(void);
+void kgdboe_park_others(void);
+void kgdboe_park_release(bool stepping);
+void kgdboe_park_exit(void);
 
 /* kgdboe_single_core.c */
 int kgdboe_single_core_enter(void);

@@ -199,14 +199,19 @@ static void kgdboe_pre_exception(void)
 	if (!session_pinned)
 		session_pinned = try_module_get(THIS_MODULE);
 	kgdboe_sync_freeze();
+	/* After the freeze: parked CPUs must not hold the NIC either. */
+	kgdboe_park_others();
 	kgdboe_net_enter();
 }
 
 /* Before the other CPUs are released. */
 static void kgdboe_post_exception(void)
 {
+	bool stepping = kgdboe_net_stepping();
+
 	kgdboe_net_leave(!kgdb_connected);
-	kgdboe_sync_thaw(kgdboe_net_stepping());
+	kgdboe_sync_thaw(stepping);
+	kgdboe_park_release(stepping);
 	if (!kgdb_connected && session_pinned) {
 		session_pinned = false;
 		module_put(THIS_MODULE);
@@ -316,6 +321,7 @@ static int __init kgdboe_init(void)
 	err = kgdboe_net_start();
 	if (err)
 		goto out_sync;
+	kgdboe_park_init();
 	if (force_single_core) {
 		err = kgdboe_single_core_enter();
 		if (err)
@@ -356,6 +362,7 @@ static void __exit kgdboe_exit(void)
 	while (READ_ONCE(kgdb_connected))
 		msleep(100);
 	kgdb_unregister_io_module(&kgdboe_io_ops);
+	kgdboe_park_exit();
 	kgdboe_net_stop();
 	if (force_single_core)
 		kgdboe_single_core_leave();

@@ -50,6 +50,7 @@
 #define KGDBOE_TX_MAX		1472	/* UDP payload in a 1500-byte MTU */
 #define KGDBOE_POLL_BUDGET	16
 #define KGDBOE_XMIT_TRIES	1000
+#define KGDBOE_TX_POOL		16	/* skbs, allocated at load */
 #define KGDBOE_XMIT_RETRY_US	10	/* stopped: busy-wait only */
 #define KGDBOE_RENAK_NS		(1500 * NSEC_PER_MSEC)
 #define KGDBOE_RENAKS		8	/* per reply, then gdb is gone */
@@ -81,6 +82,21 @@ static unsigned int rx_tail;	/* next byte read */
 static u8 tx_buf[KGDBOE_TX_MAX];
 static unsigned int tx_len;
 static unsigned int tx_max = KGDBOE_TX_MAX;
+
+/*
+ * The frames we send while stopped. They are allocated at load and never
+ * freed until unload: the stopped path must not enter the slab or page
+ * allocator, whose locks (a kmem_cache_node's list_lock; SLOB's slob_lock,
+ * which every allocation takes; a zone's lock) another CPU may hold or be
+ * queued on where kgdb froze it, or the stepped code itself may hold. A
+ * kmalloc from the stopped path then spins for good (issue 14: CPU 0, the
+ * debugger CPU, spun in __slab_alloc_node under alloc_skb in send_datagram).
+ * Each skb keeps one reference of ours; the driver's is taken per transmit
+ * and dropped by its TX completion, so a users count of 1 means free.
+ * Written at load (process context); used by the debugger CPU only.
+ */
+static struct sk_buff *tx_pool[KGDBOE_TX_POOL];
+static unsigned int tx_headroom;
 
 /*
  * The reply last sent, as the stub wrote it: "$...#xx" with a right
@@ -331,7 +347,7 @@ static bool rx_udp(const struct sk_buff *skb, bool stopped)
 	return true;
 }
 
-static void xmit_stopped(struct sk_buff *skb);
+static void arp_reply_stopped(const u8 *tha, __be32 tip);
 
 /* True if the frame was an ARP request for local_ip that we answered. */
 static bool rx_arp(const struct sk_buff *skb, bool stopped)
@@ -358,14 +374,14 @@ static bool rx_arp(const struct sk_buff *skb, bool stopped)
 	    !is_valid_ether_addr(arp->sha))
 		return false;
 
+	if (stopped) {
+		arp_reply_stopped(arp->sha, arp->sip);
+		return true;
+	}
 	reply = arp_create(ARPOP_REPLY, ETH_P_ARP, arp->sip, dev,
 			   kgdboe_cfg.local_ip, arp->sha, dev->dev_addr,
 			   arp->sha);
-	if (!reply)
-		return true;
-	if (stopped)
-		xmit_stopped(reply);
-	else
+	if (reply)
 		dev_queue_xmit(reply);
 	return true;
 }
@@ -466,25 +482,60 @@ static void reap_tx(struct net_device *dev)
 	kgdboe_net_poll();
 }
 
+/* A free frame of the pool, empty, with our headroom; NULL if none. */
+static struct sk_buff *tx_skb_get(void)
+{
+	struct sk_buff *skb;
+	unsigned int i, tries;
+
+	for (tries = 0; tries < KGDBOE_XMIT_TRIES; tries++) {
+		for (i = 0; i < KGDBOE_TX_POOL; i++) {
+			skb = tx_pool[i];
+			if (!skb || refcount_read(&skb->users) != 1)
+				continue;
+			/* Back to an empty linear buffer (the driver is done). */
+			skb_push(skb, skb_headroom(skb));
+			__skb_trim(skb, 0);
+			skb_reserve(skb, tx_headroom);
+			skb->next = NULL;
+			skb->prev = NULL;
+			skb->ip_summed = CHECKSUM_NONE;
+			return skb;
+		}
+		/* All still on the TX ring: let the driver reap them. */
+		reap_tx(kgdboe_cfg.dev);
+		udelay(KGDBOE_XMIT_RETRY_US);
+	}
+	return NULL;
+}
+
 /*
- * Transmit while stopped. The TX lock is only trylocked: if a frozen CPU
- * holds it, that CPU is not inside the driver (the queue was marked FROZEN
- * in pre_exception, see kgdboe_sync.c), so sending without it is safe.
+ * Transmit a pool frame while stopped. The TX lock is only trylocked: if a
+ * frozen CPU holds it, that CPU is not inside the driver (the queue was
+ * marked FROZEN in pre_exception, see kgdboe_sync.c), so sending without it
+ * is safe. The driver gets a reference of its own, which its TX completion
+ * drops; a frame it refuses goes back to the pool as it is.
  */
 static void xmit_stopped(struct sk_buff *skb)
 {
 	struct net_device *dev = kgdboe_cfg.dev;
 	struct netdev_queue *txq = netdev_get_tx_queue(dev, 0);
-	netdev_tx_t rc = NETDEV_TX_BUSY;
+	netdev_tx_t rc;
 	unsigned int tries;
 	bool locked;
 
 	skb_set_queue_mapping(skb, 0);
 	for (tries = 0; tries < KGDBOE_XMIT_TRIES; tries++) {
+		rc = NETDEV_TX_BUSY;
 		locked = __netif_tx_trylock(txq);
 		if ((locked || kgdboe_sync_txq_frozen(0)) &&
-		    netif_running(dev) && !netif_xmit_stopped(txq))
+		    netif_running(dev) && !netif_xmit_stopped(txq)) {
+			skb_get(skb);
 			rc = netdev_start_xmit(skb, dev, txq, false);
+			/* Not taken: the driver's reference is still ours. */
+			if (!dev_xmit_complete(rc))
+				refcount_dec(&skb->users);
+		}
 		if (locked)
 			__netif_tx_unlock(txq);
 		if (dev_xmit_complete(rc))
@@ -493,24 +544,20 @@ static void xmit_stopped(struct sk_buff *skb)
 		reap_tx(dev);
 		udelay(KGDBOE_XMIT_RETRY_US);
 	}
-	dev_kfree_skb_irq(skb);
 }
 
 static void send_datagram(const u8 *data, unsigned int len)
 {
 	struct net_device *dev = kgdboe_cfg.dev;
 	unsigned int ulen = sizeof(struct udphdr) + len;
-	unsigned int hlen = LL_RESERVED_SPACE(dev) + sizeof(struct iphdr) +
-			    sizeof(struct udphdr);
 	struct sk_buff *skb;
 	struct udphdr *uh;
 	struct iphdr *iph;
 	struct ethhdr *eth;
 
-	skb = alloc_skb(hlen + len + dev->needed_tailroom, GFP_ATOMIC);
+	skb = tx_skb_get();
 	if (!skb)
-		return;
-	skb_reserve(skb, hlen);
+		return;	/* all in flight: gdb resends */
 	skb_put_data(skb, data, len);
 
 	uh = skb_push(skb, sizeof(*uh));
@@ -546,6 +593,45 @@ static void send_datagram(const u8 *data, unsigned int len)
 	ether_addr_copy(eth->h_dest, peer.mac);
 
 	skb->protocol = htons(ETH_P_IP);
+	skb->dev = dev;
+	xmit_stopped(skb);
+}
+
+/* What arp_create() builds, in a pool frame: no allocation while stopped. */
+static void arp_reply_stopped(const u8 *tha, __be32 tip)
+{
+	struct net_device *dev = kgdboe_cfg.dev;
+	struct sk_buff *skb;
+	struct arphdr *arp;
+	struct ethhdr *eth;
+	u8 *p;
+
+	skb = tx_skb_get();
+	if (!skb)
+		return;
+	arp = skb_put(skb, sizeof(*arp) + 2 * (ETH_ALEN + 4));
+	skb_reset_network_header(skb);
+	arp->ar_hrd = htons(ARPHRD_ETHER);
+	arp->ar_pro = htons(ETH_P_IP);
+	arp->ar_hln = ETH_ALEN;
+	arp->ar_pln = 4;
+	arp->ar_op = htons(ARPOP_REPLY);
+	p = (u8 *)(arp + 1);
+	memcpy(p, dev->dev_addr, ETH_ALEN);
+	p += ETH_ALEN;
+	memcpy(p, &kgdboe_cfg.local_ip, 4);
+	p += 4;
+	memcpy(p, tha, ETH_ALEN);
+	p += ETH_ALEN;
+	memcpy(p, &tip, 4);
+
+	eth = skb_push(skb, ETH_HLEN);
+	skb_reset_mac_header(skb);
+	eth->h_proto = htons(ETH_P_ARP);
+	ether_addr_copy(eth->h_source, dev->dev_addr);
+	ether_addr_copy(eth->h_dest, tha);
+
+	skb->protocol = htons(ETH_P_ARP);
 	skb->dev = dev;
 	xmit_stopped(skb);
 }
@@ -677,6 +763,38 @@ void kgdboe_net_leave(bool session_over)
 	WRITE_ONCE(stopped_cpu, -1);
 }
 
+/* Drops our reference; a frame still on the TX ring goes with the driver's. */
+static void tx_pool_empty(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < KGDBOE_TX_POOL; i++) {
+		consume_skb(tx_pool[i]);
+		tx_pool[i] = NULL;
+	}
+}
+
+/* Process context, at load: every frame the stopped path will send. */
+static int tx_pool_fill(struct net_device *dev)
+{
+	unsigned int size, i;
+
+	tx_headroom = LL_RESERVED_SPACE(dev) + sizeof(struct iphdr) +
+		      sizeof(struct udphdr);
+	/* Tailroom for ETH_ZLEN padding too: drivers pad in place. */
+	size = tx_headroom + max_t(unsigned int, tx_max, ETH_ZLEN) +
+	       dev->needed_tailroom;
+	for (i = 0; i < KGDBOE_TX_POOL; i++) {
+		tx_pool[i] = alloc_skb(size, GFP_KERNEL);
+		if (!tx_pool[i]) {
+			tx_pool_empty();
+			return -ENOMEM;
+		}
+		skb_reserve(tx_pool[i], tx_headroom);
+	}
+	return 0;
+}
+
 /* Process context, at load. */
 int kgdboe_net_start(void)
 {
@@ -686,12 +804,17 @@ int kgdboe_net_start(void)
 	tx_max = min_t(unsigned int, KGDBOE_TX_MAX,
 		       dev->mtu - sizeof(struct iphdr) -
 		       sizeof(struct udphdr));
+	err = tx_pool_fill(dev);
+	if (err)
+		return err;
 	rtnl_lock();
 	err = netdev_rx_handler_register(dev, kgdboe_rx_handler, NULL);
 	rtnl_unlock();
-	if (err)
+	if (err) {
 		pr_err("%s already has an rx_handler (bridge, bond or macvlan port?): %d\n",
 		       dev->name, err);
+		tx_pool_empty();
+	}
 	return err;
 }
 
@@ -712,4 +835,5 @@ void kgdboe_net_stop(void)
 	rtnl_lock();
 	netdev_rx_handler_unregister(kgdboe_cfg.dev);
 	rtnl_unlock();
+	tx_pool_empty();
 }

@@ -337,9 +337,11 @@ void kgdboe_sync_freeze(void)
 /*
  * post_exception: stopped, before the other CPUs are released. For a
  * single step keep IRQs and TX queues frozen: the step's stop follows at
- * once and keeps the freeze it finds. On x86 the other CPUs do run during
- * a gdb 's' (kgdb_single_step stays 0); a frozen TX queue only makes them
- * back off, and the NIC's IRQ waits for the next thaw.
+ * once and keeps the freeze it finds. On x86 kgdb releases the other CPUs
+ * for a gdb 's' (kgdb_single_step stays 0), but they stay parked in
+ * kgdboe_park.c's IPI handler through the step; one that leaves (a step
+ * that never comes back) finds a frozen TX queue and backs off, and the
+ * NIC's IRQ waits for the next thaw.
  */
 void kgdboe_sync_thaw(bool stepping)
 {
