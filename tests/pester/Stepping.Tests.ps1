@@ -4,8 +4,9 @@
 # CPU frozen by kgdb is often inside or queued on an allocator lock: the state that wedged the
 # kernel. Without it the other CPU idles (the shell waits for the stepped sleep) and the old
 # module passed 3 runs of 3; with it the old module hung at step 4.
-# Every step must answer within 1 s, and afterwards every CPU must make progress (/proc/stat)
-# and the guest must answer SSH. tests/module/gdb-stepi.ps1 does the run; on a hang it records
+# Every step must answer (a hang is 30 s without an answer), no stop may wait for a CPU that does
+# not come (kgdb's 1 s roundup timeout, seen on the console), and afterwards every CPU must make
+# progress (/proc/stat) and the guest must answer SSH. tests/module/gdb-stepi.ps1 does the run; on a hang it records
 # every vCPU's state through QEMU's gdbstub (the lab is started with it), in the message.
 #
 # CI form: one run per kernel on e1000. The long form (issue 14's proof):
@@ -73,11 +74,13 @@ Describe 'Stepping <Kernel>/<Nic>: <Runs> x 2,000 stepi from do_nanosleep' -Tag 
         }
     }
 
-    It 'answered each step within 1 s' {
-        # A step that waited for kgdb's 1 s "Timed out waiting for secondary CPUs" shows here.
-        foreach ($r in $Results) {
-            $r.MaxStepSeconds | Should -BeLessThan 1.0 -Because "run $($r.Run), slow steps: $($r.Slow -join '; ')"
-        }
+    It 'never made a step wait for a CPU that did not come' {
+        # What would make a step slow on the kernel's side is kgdb's 1 s wait for the other CPUs
+        # ("Timed out waiting for secondary CPUs"): the console says it when it happens. Step
+        # times themselves are reported above (slowest step per run), not judged: on a shared
+        # 2-core host a guest step sometimes takes longer than 1 s with no kernel-side wait.
+        $console = Get-Content -Raw -LiteralPath $Lab.ConsoleLog
+        $console | Should -Not -Match 'Timed out waiting for secondary CPUs' -Because 'every CPU came into the debugger at every step'
     }
 
     It 'left a guest that answers SSH and where every CPU makes progress' {

@@ -143,6 +143,16 @@ Describe 'Views of objects from <Name>' -Tag 'Lab', 'Views' -ForEach @(
             Get-KernelSymbol -Target $session -Address ($bannerAddress + 6)
         )
         $objects.KernelMemoryBlock = Read-KernelMemory -Target $session linux_banner 64
+        # What the kernel-object, type, stack and disassembly cmdlets write (types from BTF).
+        $objects.KernelTypeInfo = Get-KernelType -Target $session list_head
+        $objects.KernelTask = Get-KernelTask -Target $session | Select-Object -First 3
+        $objects.KernelLogRecord = Get-KernelLog -Target $session -Last 3
+        $objects.KernelInstruction = Get-KernelDisassembly -Target $session -Name __x64_sys_getppid | Select-Object -First 4
+        if (-not $viaGdbStub) {
+            # kgdboe is the guest's one module; a stack is unwound from kgdb's view of the CPU.
+            $objects.KernelModule = Get-KernelModule -Target $session
+            $objects.KernelStackFrame = Get-KernelStack -Target $session
+        }
         $renderings = @{}
         foreach ($type in $objects.Keys) { $renderings[$type] = Get-Rendering $objects[$type] }
         if ($env:KGDBOE_VIEWS_DUMP) {
@@ -163,7 +173,10 @@ Describe 'Views of objects from <Name>' -Tag 'Lab', 'Views' -ForEach @(
     }
 
     It 'made one object of each output type' {
-        $expected = @(Get-DeclaredOutputType | ForEach-Object Name | Where-Object { -not $viaGdbStub -or $_ -ne 'KgdboeInstallation' })
+        # Through QEMU's gdbstub no module is loaded (kgdboe went with the first half) and stacks
+        # are unwound from kgdb's CPU threads only.
+        $expected = @(Get-DeclaredOutputType | ForEach-Object Name |
+                Where-Object { -not $viaGdbStub -or $_ -notin 'KgdboeInstallation', 'KernelModule', 'KernelStackFrame' })
         @($objects.Keys) | Sort-Object | Should -Be ($expected | Sort-Object)
         foreach ($type in $objects.Keys) {
             @($objects[$type])[0].GetType().Name | Should -Be $type
@@ -171,9 +184,10 @@ Describe 'Views of objects from <Name>' -Tag 'Lab', 'Views' -ForEach @(
     }
 
     It '<_> reads well in its table, list and default views' -ForEach @(
-        'KgdboeInstallation', 'KernelTargetSession', 'KernelStop', 'KernelRegister', 'KernelThread', 'KernelSymbol', 'KernelMemoryBlock', 'KernelBreakpoint'
+        'KgdboeInstallation', 'KernelTargetSession', 'KernelStop', 'KernelRegister', 'KernelThread', 'KernelSymbol', 'KernelMemoryBlock', 'KernelBreakpoint',
+        'KernelTypeInfo', 'KernelTask', 'KernelLogRecord', 'KernelInstruction', 'KernelModule', 'KernelStackFrame'
     ) {
-        if (-not $objects.Contains($_)) { Set-ItResult -Skipped -Because "$Name installs nothing"; return }
+        if (-not $objects.Contains($_)) { Set-ItResult -Skipped -Because "$Name does not make one (see 'made one object of each output type')"; return }
         foreach ($view in $renderings[$_].Keys) { Assert-ReadsWell $renderings[$_][$view] $view }
     }
 
