@@ -9,28 +9,7 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'TestLab.ps1')
 
     $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
-    # The package build.ps1 makes, else the module folder `dotnet build src/KgdbOe.PowerShell` lays out.
-    $script:ModuleDir = @(
-        $env:KGDBOE_MODULE_DIR
-        Join-Path $repoRoot 'out/KgdbOe'
-        Join-Path $repoRoot 'src/KgdbOe.PowerShell/bin/Debug/netstandard2.0/KgdbOe'
-    ) | Where-Object { $_ -and (Test-Path (Join-Path $_ 'KgdbOe.psd1')) } | Select-Object -First 1
-    if (-not $ModuleDir) { throw 'No built KgdbOe module folder: run build.ps1 Build or dotnet build src/KgdbOe.PowerShell.' }
-    Import-Module (Join-Path $ModuleDir 'KgdbOe.psd1') -Force
-
-    # Runs a command with errors made terminating and returns the error record (or $null).
-    function Get-CommandError([scriptblock] $Command) {
-        $ErrorActionPreference = 'Stop'
-        try { $null = & $Command; $null } catch { $_ }
-    }
-
-    function Get-ErrorIdOf($ErrorRecord) { "$($ErrorRecord.FullyQualifiedErrorId)".Split(',')[0] }
-
-    function Get-LabRuntimeAddress($Lab, [string] $Symbol) {
-        # The guest's own kallsyms: the run-time address after KASLR.
-        $line = Invoke-LabSsh -Lab $Lab -Command "grep ' $Symbol`$' /proc/kallsyms"
-        [Convert]::ToUInt64(($line -split '\s+')[0], 16)
-    }
+    $script:ModuleDir = Import-KgdbOeTestModule
 
     function Get-FreeTcpPort {
         $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)

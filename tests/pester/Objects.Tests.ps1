@@ -14,22 +14,7 @@ BeforeDiscovery {
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestLab.ps1')
 
-    $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
-    $script:ModuleDir = @(
-        $env:KGDBOE_MODULE_DIR
-        Join-Path $repoRoot 'out/KgdbOe'
-        Join-Path $repoRoot 'src/KgdbOe.PowerShell/bin/Debug/netstandard2.0/KgdbOe'
-    ) | Where-Object { $_ -and (Test-Path (Join-Path $_ 'KgdbOe.psd1')) } | Select-Object -First 1
-    if (-not $ModuleDir) { throw 'No built KgdbOe module folder: run build.ps1 Build or dotnet build src/KgdbOe.PowerShell.' }
-    Import-Module (Join-Path $ModuleDir 'KgdbOe.psd1') -Force
-
-    # Runs a command with errors made terminating and returns the error record (or $null).
-    function Get-CommandError([scriptblock] $Command) {
-        $ErrorActionPreference = 'Stop'
-        try { $null = & $Command; $null } catch { $_ }
-    }
-
-    function Get-ErrorIdOf($ErrorRecord) { "$($ErrorRecord.FullyQualifiedErrorId)".Split(',')[0] }
+    $script:ModuleDir = Import-KgdbOeTestModule
 
     # pid, comm and ppid of every process, from /proc/<pid>/stat ("pid (comm) S ppid ..."; comm may hold spaces and parens).
     function Get-LabProcess($Lab) {

@@ -8,21 +8,7 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestLab.ps1')
 
-    $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
-    $script:ModuleDir = @(
-        $env:KGDBOE_MODULE_DIR
-        Join-Path $repoRoot 'out/KgdbOe'
-        Join-Path $repoRoot 'src/KgdbOe.PowerShell/bin/Debug/netstandard2.0/KgdbOe'
-    ) | Where-Object { $_ -and (Test-Path (Join-Path $_ 'KgdbOe.psd1')) } | Select-Object -First 1
-    if (-not $ModuleDir) { throw 'No built KgdbOe module folder: run build.ps1 Build or dotnet build src/KgdbOe.PowerShell.' }
-    Import-Module (Join-Path $ModuleDir 'KgdbOe.psd1') -Force
-
-    function Get-CommandError([scriptblock] $Command) {
-        $ErrorActionPreference = 'Stop'
-        try { $null = & $Command; $null } catch { $_ }
-    }
-
-    function Get-ErrorIdOf($ErrorRecord) { "$($ErrorRecord.FullyQualifiedErrorId)".Split(',')[0] }
+    $script:ModuleDir = Import-KgdbOeTestModule
 
     # All names /proc/kallsyms gives an address (__x64_sys_getppid and __do_sys_getppid share one).
     function Get-LabNamesAt($Lab, [uint64] $Address) {

@@ -70,3 +70,32 @@ function Get-LabKernelModule {
     [Environment]::SetEnvironmentVariable($var, $ko)
     $ko
 }
+
+function Import-KgdbOeTestModule {
+    # Imports the built module and returns its folder: $env:KGDBOE_MODULE_DIR, else the package
+    # build.ps1 makes (out/KgdbOe), else the folder `dotnet build src/KgdbOe.PowerShell` lays out.
+    $repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+    $dir = @(
+        $env:KGDBOE_MODULE_DIR
+        Join-Path $repo 'out/KgdbOe'
+        Join-Path $repo 'src/KgdbOe.PowerShell/bin/Debug/netstandard2.0/KgdbOe'
+    ) | Where-Object { $_ -and (Test-Path (Join-Path $_ 'KgdbOe.psd1')) } | Select-Object -First 1
+    if (-not $dir) { throw 'No built KgdbOe module folder: run build.ps1 Build or dotnet build src/KgdbOe.PowerShell.' }
+    Import-Module (Join-Path $dir 'KgdbOe.psd1') -Force -Global
+    $dir
+}
+
+# Runs a command with errors made terminating and returns the error record (or $null).
+function Get-CommandError([scriptblock] $Command) {
+    $ErrorActionPreference = 'Stop'
+    try { $null = & $Command; $null } catch { $_ }
+}
+
+# The stable part of an error's id ("KgdbOe.TypeNotFound"), without the cmdlet's name.
+function Get-ErrorIdOf($ErrorRecord) { "$($ErrorRecord.FullyQualifiedErrorId)".Split(',')[0] }
+
+# A symbol's run-time address (after KASLR), from the guest's own /proc/kallsyms.
+function Get-LabRuntimeAddress($Lab, [string] $Symbol) {
+    $line = Invoke-LabSsh -Lab $Lab -Command "grep ' $Symbol`$' /proc/kallsyms"
+    [Convert]::ToUInt64(($line -split '\s+')[0], 16)
+}

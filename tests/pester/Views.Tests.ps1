@@ -49,12 +49,6 @@ BeforeAll {
             $Text | Should -Not -Match '(?m)^\w+\s*:[ \t]*\r?$' -Because 'a list view leaves unknown fields out instead of showing them empty'
         }
     }
-
-    function Get-LabRuntimeAddress($Lab, [string] $Symbol) {
-        # The guest's own kallsyms: the run-time address after KASLR.
-        $line = Invoke-LabSsh -Lab $Lab -Command "grep ' $Symbol`$' /proc/kallsyms"
-        [Convert]::ToUInt64(($line -split '\s+')[0], 16)
-    }
 }
 
 Describe 'Every output type has its views' -Tag 'Views' {
