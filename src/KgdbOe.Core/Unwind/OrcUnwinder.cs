@@ -34,9 +34,15 @@ namespace KgdbOe.Unwind
         };
 
         private readonly OrcTable? _table;
+        private readonly ModuleOrcTables? _modules;
 
         /// <param name="table">vmlinux's ORC table, or null for a kernel without ORC (frame pointers only, all unreliable).</param>
-        public OrcUnwinder(OrcTable? table) => _table = table;
+        /// <param name="modules">The loaded modules' tables, for code outside vmlinux (null: frame pointers there).</param>
+        public OrcUnwinder(OrcTable? table, ModuleOrcTables? modules = null)
+        {
+            _table = table;
+            _modules = modules;
+        }
 
         /// <summary>Stack memory is read in blocks of this size unless told otherwise (aligned, so a block never crosses a page).</summary>
         public const int DefaultStackBlockSize = 512;
@@ -99,6 +105,8 @@ namespace KgdbOe.Unwind
             ulong prevSp = s.Sp;
             ulong lookupIp = s.Signal ? s.Ip : s.Ip - 1;
             OrcEntry? found = _table != null ? await _table.FindAsync(lookupIp, ct).ConfigureAwait(false) : null;
+            if (found == null && _modules != null && await _modules.FindAsync(lookupIp, ct).ConfigureAwait(false) is OrcTable module)
+                found = await module.FindAsync(lookupIp, ct).ConfigureAwait(false);
             OrcEntry orc;
             bool guessed = false;
             if (found is OrcEntry entry)

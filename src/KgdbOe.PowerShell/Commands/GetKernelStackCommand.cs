@@ -116,7 +116,7 @@ namespace KgdbOe.PowerShell.Commands
             if (table == null)
                 WriteWarning($"The session's symbols name no ORC table (__start_orc_unwind_ip): unwinding by frame pointers only, every frame after the first unreliable.");
             UnwindResult result = Call(session, errorTarget, ErrorCategory.ReadError,
-                (c, ct) => new OrcUnwinder(table).UnwindAsync(memory, start, MaxFrames, ct, OrcUnwinder.BlockSizeFor(c.MaxReadChunk)));
+                (c, ct) => new OrcUnwinder(table, ModuleTablesOf(session, memory, table, ct)).UnwindAsync(memory, start, MaxFrames, ct, OrcUnwinder.BlockSizeFor(c.MaxReadChunk)));
             int? cpu = ParameterSetName == ByCpu ? Cpu : taskCpu ?? (thread == null ? client.LastStop?.Cpu : null);
             IReadOnlyList<KernelFunctionArgument>? arguments = null;
             if (Arguments && taskStart == null && !(rip == 0 && thread != null) && result.Frames.Count > 0)
@@ -217,6 +217,28 @@ namespace KgdbOe.PowerShell.Commands
         {
             if (session.Symbols == null) return null;
             return OrcTables.GetValue(session, s => new OrcHolder(OrcTable.FromSymbols(memory, s.Symbols!, OrcUnwinder.BlockSizeFor(s.Client.MaxReadChunk)))).Table;
+        }
+
+        /// <summary>
+        /// The loaded modules' ORC tables (read when a frame is in module code: with kgdboe's CPU parking,
+        /// every other CPU's first frame is), or null without vmlinux ORC or without BTF for struct module.
+        /// </summary>
+        private static ModuleOrcTables? ModuleTablesOf(KernelTargetSession session, ITargetMemory memory, OrcTable? table, System.Threading.CancellationToken ct)
+        {
+            if (table == null || session.Symbols == null) return null;
+            Types.BtfTypeGraph types;
+            try
+            {
+                // Loaded once per session (and cached on disk by the kernel's banner).
+                types = session.GetTypesAsync(ct).GetAwaiter().GetResult();
+            }
+            catch (Exception) when (!ct.IsCancellationRequested)
+            {
+                // No BTF (or it cannot be read): module frames fall back to frame pointers, marked unreliable.
+                return null;
+            }
+            var context = new Kernel.KernelContext(types, new Kernel.ClientKernelMemory(session.Client), session.Symbols);
+            return new ModuleOrcTables(context, memory, table.Layout, OrcUnwinder.BlockSizeFor(session.Client.MaxReadChunk));
         }
 
         private sealed class OrcHolder
