@@ -50,23 +50,7 @@ BeforeAll {
 
     function Invoke-Gdb($Lab, [string[]] $Commands, [int] $TimeoutSeconds = 120) {
         # Stock gdb in batch mode against kgdboe; returns exit code and output.
-        $arguments = @('-nx', '-batch', '-ex', 'set architecture i386:x86-64',
-            '-ex', "target remote udp:127.0.0.1:$($Lab.DebugPort)")
-        foreach ($c in $Commands) { $arguments += '-ex', $c }
-        $out = New-TemporaryFile
-        $err = New-TemporaryFile
-        try {
-            $gdb = Start-Process gdb -ArgumentList ($arguments | ForEach-Object { "`"$_`"" }) -PassThru `
-                -RedirectStandardOutput $out -RedirectStandardError $err
-            if (-not $gdb.WaitForExit($TimeoutSeconds * 1000)) {
-                Stop-Process -Id $gdb.Id -Force
-                throw "gdb did not finish within $TimeoutSeconds s: $(Get-Content -Raw $out)"
-            }
-            # Start-Process copies the redirected output asynchronously; only the
-            # untimed WaitForExit() waits for that copy to finish.
-            $gdb.WaitForExit()
-            [pscustomobject]@{ ExitCode = $gdb.ExitCode; Output = (Get-Content -Raw $out) + (Get-Content -Raw $err) }
-        } finally { Remove-Item $out, $err -ErrorAction Ignore }
+        Invoke-StockGdb -Commands (@("target remote udp:127.0.0.1:$($Lab.DebugPort)") + $Commands) -TimeoutSeconds $TimeoutSeconds
     }
 
     function Test-BannerSession($Lab, [string] $Version, $Address) {

@@ -17,20 +17,8 @@ BeforeAll {
     }
 
     function Invoke-LabGdb($Lab, [string[]] $Commands, [int] $TimeoutSeconds = 300) {
-        # Stock gdb in batch mode against kgdboe over UDP; returns its output.
-        $arguments = @('-nx', '-batch', '-ex', 'set architecture i386:x86-64') + ($Commands | ForEach-Object { '-ex', $_ })
-        $out = New-TemporaryFile
-        $err = New-TemporaryFile
-        try {
-            $gdb = Start-Process gdb -ArgumentList ($arguments | ForEach-Object { "`"$_`"" }) -PassThru `
-                -RedirectStandardOutput $out -RedirectStandardError $err
-            if (-not $gdb.WaitForExit($TimeoutSeconds * 1000)) {
-                Stop-Process -Id $gdb.Id -Force
-                throw "gdb did not finish within $TimeoutSeconds s: $(Get-Content -Raw $out)"
-            }
-            $gdb.WaitForExit()
-            (Get-Content -Raw $out) + (Get-Content -Raw $err)
-        } finally { Remove-Item $out, $err -ErrorAction Ignore }
+        # Stock gdb in batch mode (the commands attach it); returns its output.
+        (Invoke-StockGdb -Commands $Commands -TimeoutSeconds $TimeoutSeconds).Output
     }
 
     # gdb's bt as physical frames: a line without "0x... in" after frame 0 is an inlined function's

@@ -99,3 +99,24 @@ function Get-LabRuntimeAddress($Lab, [string] $Symbol) {
     $line = Invoke-LabSsh -Lab $Lab -Command "grep ' $Symbol`$' /proc/kallsyms"
     [Convert]::ToUInt64(($line -split '\s+')[0], 16)
 }
+
+# Stock gdb in batch mode (-nx, x86-64), each command an -ex; returns ExitCode and Output (stdout
+# then stderr). Throws when gdb does not finish within the timeout (and kills it).
+function Invoke-StockGdb([string[]] $Commands, [int] $TimeoutSeconds = 120) {
+    $arguments = @('-nx', '-batch', '-ex', 'set architecture i386:x86-64')
+    foreach ($c in $Commands) { $arguments += '-ex', $c }
+    $out = New-TemporaryFile
+    $err = New-TemporaryFile
+    try {
+        $gdb = Start-Process gdb -ArgumentList ($arguments | ForEach-Object { "`"$_`"" }) -PassThru `
+            -RedirectStandardOutput $out -RedirectStandardError $err
+        if (-not $gdb.WaitForExit($TimeoutSeconds * 1000)) {
+            Stop-Process -Id $gdb.Id -Force
+            throw "gdb did not finish within $TimeoutSeconds s: $(Get-Content -Raw $out)"
+        }
+        # Start-Process copies the redirected output asynchronously; only the untimed
+        # WaitForExit() waits for that copy to finish.
+        $gdb.WaitForExit()
+        [pscustomobject]@{ ExitCode = $gdb.ExitCode; Output = (Get-Content -Raw $out) + (Get-Content -Raw $err) }
+    } finally { Remove-Item $out, $err -ErrorAction Ignore }
+}
