@@ -42,18 +42,18 @@ namespace KgdbOe.Client
                     throw new ArgumentException($"Breakpoint #{breakpoint.Id} at {HexAddress(breakpoint.Address)} is not set on {Endpoint}.", nameof(breakpoint));
             await SendBreakpointPacketAsync('z', breakpoint, ct).ConfigureAwait(false);
             lock (_gate) _breakpoints.Remove(breakpoint);
-            if (_rewindPending == breakpoint)
+            if (_run.RewindPending == breakpoint)
             {
                 // Without the breakpoint there is nothing to step over, but pc must still point at the instruction.
                 await WriteRegisterNumberAsync(_dialect.Registers.ProgramCounterNumber, breakpoint.Address, ct).ConfigureAwait(false);
-                _rewindPending = null;
+                _run.RewindPending = null;
             }
         }
 
         /// <summary>Z/z with the kind's number. A retried Z may meet EEXIST and a retried z ENOENT: both mean done.</summary>
-        private async Task SendBreakpointPacketAsync(char op, Breakpoint bp, CancellationToken ct)
+        internal async Task SendBreakpointPacketAsync(char op, Breakpoint bp, CancellationToken ct)
         {
-            string command = op.ToString() + (int)bp.Kind + "," + Hex.Number(bp.Address) + "," + Hex.Number((ulong)bp.Length);
+            string command = Requests.Breakpoint(op == 'Z', (int)bp.Kind, bp.Address, bp.Length);
             string reply = await _session.RequestAsync(command, ReplyShape.OkOrError, ct).ConfigureAwait(false);
             if (reply == "OK") return;
             if (Replies.IsError(reply))

@@ -63,7 +63,7 @@ namespace KgdbOe.Client
                     int chunk = NextReadChunk(length - planned);
                     ulong at = address + (ulong)planned;
                     chunks.Add((at, chunk));
-                    requests.Add(new PipelinedRequest("m" + Hex.Number(at) + "," + Hex.Number((ulong)chunk), ReplyShape.HexDigits(chunk * 2)));
+                    requests.Add(new PipelinedRequest(Requests.ReadMemory(at, chunk), ReplyShape.HexDigits(chunk * 2)));
                     planned += chunk;
                 }
                 int delivered = await _session.RequestPipelinedAsync(requests, _options.ReadWindow, async (i, reply) =>
@@ -102,7 +102,7 @@ namespace KgdbOe.Client
 
         private async Task<byte[]> ReadChunkAsync(ulong address, int length, CancellationToken ct)
         {
-            string command = "m" + Hex.Number(address) + "," + Hex.Number((ulong)length);
+            string command = Requests.ReadMemory(address, length);
             string reply = await _session.RequestAsync(command, ReplyShape.HexDigits(length * 2), ct).ConfigureAwait(false);
             if (Replies.IsError(reply)) throw Error($"reading {length} bytes at {HexAddress(address)}", command, reply, address);
             if (reply.Length == 0) throw new GdbProtocolException($"{Endpoint}: reading memory at {HexAddress(address)} is not supported (empty reply).", command);
@@ -120,7 +120,7 @@ namespace KgdbOe.Client
                 ct.ThrowIfCancellationRequested();
                 int chunk = Math.Min(_dialect.MaxWriteChunk, data.Length - done);
                 ulong at = address + (ulong)done;
-                string command = "M" + Hex.Number(at) + "," + Hex.Number((ulong)chunk) + ":" + Hex.Encode(new ReadOnlySpan<byte>(data, done, chunk));
+                string command = Requests.WriteMemory(at, data, done, chunk);
                 string reply = await _session.RequestAsync(command, ReplyShape.OkOrError, ct).ConfigureAwait(false);
                 if (Replies.IsError(reply)) throw Error($"writing {chunk} bytes at {HexAddress(at)}", Hex.Truncate(command, 40), reply, at);
                 if (reply != "OK") throw new GdbProtocolException($"{Endpoint}: writing memory at {HexAddress(at)} is not supported (reply '{reply}').", Hex.Truncate(command, 40));

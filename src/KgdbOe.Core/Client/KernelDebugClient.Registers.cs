@@ -17,7 +17,7 @@ namespace KgdbOe.Client
             if (threadId != null) await SelectThreadAsync(threadId, ct).ConfigureAwait(false);
             try
             {
-                string reply = await _session.RequestAsync("g", ReplyShape.Custom("registers", p => (p.Length >= layout.Bytes * 2 && p.Length % 2 == 0 && Hex.IsHex(p)) || Replies.IsError(p)), ct).ConfigureAwait(false);
+                string reply = await _session.RequestAsync(Requests.ReadRegisters, ReplyShape.Custom("registers", p => (p.Length >= layout.Bytes * 2 && p.Length % 2 == 0 && Hex.IsHex(p)) || Replies.IsError(p)), ct).ConfigureAwait(false);
                 if (Replies.IsError(reply)) throw Error($"reading the registers of thread {threadId ?? "(current)"}", "g", reply, null);
                 byte[] bytes = Hex.Decode(reply);
                 var registers = new List<Register>(layout.Count);
@@ -29,8 +29,8 @@ namespace KgdbOe.Client
                     Buffer.BlockCopy(bytes, offset, value, 0, size);
                     offset += size;
                     // KGDB leaves rip one past a software breakpoint until we resume; show where execution resumes.
-                    if (threadId == null && _rewindPending != null && i == layout.ProgramCounterNumber)
-                        value = BitConverter.GetBytes(_rewindPending.Address);
+                    if (threadId == null && _run.RewindPending != null && i == layout.ProgramCounterNumber)
+                        value = BitConverter.GetBytes(_run.RewindPending.Address);
                     registers.Add(new Register(name, size, value));
                 }
                 return new RegisterSet(registers, layout.ProgramCounter);
@@ -43,8 +43,9 @@ namespace KgdbOe.Client
 
         private async Task SelectThreadAsync(string threadId, CancellationToken ct)
         {
-            string reply = await _session.RequestAsync("Hg" + threadId, ReplyShape.OkOrError, ct).ConfigureAwait(false);
-            if (reply != "OK") throw new TargetErrorException($"{Endpoint}: selecting thread {threadId} failed: '{reply}'.", reply.Length == 3 ? Replies.ErrorCode(reply) : 0, null, "Hg" + threadId);
+            string command = Requests.SelectThread(threadId);
+            string reply = await _session.RequestAsync(command, ReplyShape.OkOrError, ct).ConfigureAwait(false);
+            if (reply != "OK") throw new TargetErrorException($"{Endpoint}: selecting thread {threadId} failed: '{reply}'.", reply.Length == 3 ? Replies.ErrorCode(reply) : 0, null, command);
         }
 
         /// <summary>Writes one register of the stopped thread by name (rip, rax, eflags...).</summary>
@@ -56,10 +57,10 @@ namespace KgdbOe.Client
                 throw new ArgumentException($"No register named '{name}' on {_dialect.Kind}. Known: {string.Join(", ", _dialect.Registers.Names)}.", nameof(name));
             await WriteRegisterNumberAsync(number, value, ct).ConfigureAwait(false);
             // Writing pc by hand overrides the pending rewind after a breakpoint.
-            if (number == _dialect.Registers.ProgramCounterNumber) _rewindPending = null;
+            if (number == _dialect.Registers.ProgramCounterNumber) _run.RewindPending = null;
         }
 
-        private async Task WriteRegisterNumberAsync(int number, ulong value, CancellationToken ct)
+        internal async Task WriteRegisterNumberAsync(int number, ulong value, CancellationToken ct)
         {
             (string name, int size) = _dialect.Registers[number];
             byte[] bytes = BitConverter.GetBytes(value);
@@ -69,17 +70,17 @@ namespace KgdbOe.Client
                     throw new ArgumentOutOfRangeException(nameof(value), $"0x{value:x} does not fit the {size}-byte register {name}.");
                 Array.Resize(ref bytes, size);
             }
-            string command = "P" + Hex.Number((ulong)number) + "=" + Hex.Encode(bytes);
+            string command = Requests.WriteRegister(number, bytes);
             string reply = await _session.RequestAsync(command, ReplyShape.OkOrError, ct).ConfigureAwait(false);
             if (Replies.IsError(reply)) throw Error($"writing register {name}", command, reply, null);
             if (reply != "OK") throw new GdbProtocolException($"{Endpoint}: writing register {name} is not supported (reply '{reply}').", command);
         }
 
         /// <summary>pc of the stopped thread (p on the pc's register number: one short round trip).</summary>
-        private async Task<ulong> ReadProgramCounterAsync(CancellationToken ct)
+        internal async Task<ulong> ReadProgramCounterAsync(CancellationToken ct)
         {
             int number = _dialect.Registers.ProgramCounterNumber;
-            string command = "p" + Hex.Number((ulong)number);
+            string command = Requests.ReadRegister(number);
             string reply = await _session.RequestAsync(command, ReplyShape.HexDigits(16), ct).ConfigureAwait(false);
             if (reply.Length == 0)
             {

@@ -15,7 +15,7 @@ namespace KgdbOe.Client
             EnsureStopped("list threads");
             var ids = new List<string>();
             var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-            string reply = await _session.RequestAsync("qfThreadInfo", ReplyShape.ThreadList, ct).ConfigureAwait(false);
+            string reply = await _session.RequestAsync(Requests.FirstThreads, ReplyShape.ThreadList, ct).ConfigureAwait(false);
             for (int guard = 0; guard < 100000; guard++)
             {
                 if (Replies.IsError(reply)) throw Error("listing threads", "qfThreadInfo", reply, null);
@@ -25,7 +25,7 @@ namespace KgdbOe.Client
                     if (seen.Add(id)) { ids.Add(id); added++; }
                 // Note: the KGDB stub pages with state (ks->thr_query), so a resent qsThreadInfo skips a page
                 // on a lossy link; duplicates are dropped here, a skipped page cannot be detected.
-                reply = await _session.RequestAsync("qsThreadInfo", ReplyShape.ThreadList, ct).ConfigureAwait(false);
+                reply = await _session.RequestAsync(Requests.NextThreads, ReplyShape.ThreadList, ct).ConfigureAwait(false);
             }
             var threads = new List<TargetThread>(ids.Count);
             foreach (string id in ids)
@@ -43,7 +43,7 @@ namespace KgdbOe.Client
 
         private async Task<string?> ThreadNameAsync(string id, CancellationToken ct)
         {
-            string extra = await _session.RequestAsync("qThreadExtraInfo," + id, ReplyShape.Custom("hex text", p => p.Length == 0 || Replies.IsError(p) || (p.Length % 2 == 0 && Hex.IsHex(p))), ct).ConfigureAwait(false);
+            string extra = await _session.RequestAsync(Requests.ThreadExtraInfo(id), ReplyShape.Custom("hex text", p => p.Length == 0 || Replies.IsError(p) || (p.Length % 2 == 0 && Hex.IsHex(p))), ct).ConfigureAwait(false);
             return extra.Length > 0 && !Replies.IsError(extra) ? Encoding.UTF8.GetString(Hex.Decode(extra)).TrimEnd('\0') : null;
         }
 
@@ -57,7 +57,7 @@ namespace KgdbOe.Client
             ConsoleOutput += Collect;
             try
             {
-                string packet = "qRcmd," + Hex.Encode(command);
+                string packet = Requests.MonitorCommand(command);
                 string reply = await _session.RequestAsync(packet, ReplyShape.Any, ct).ConfigureAwait(false);
                 if (reply.Length == 0) throw new NotSupportedException($"{Endpoint} does not run monitor commands (qRcmd got an empty reply; KGDB needs KGDB_KDB).");
                 if (Replies.IsError(reply)) throw Error($"monitor command '{command}'", packet, reply, null);

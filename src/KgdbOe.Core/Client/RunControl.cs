@@ -1,0 +1,268 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using KgdbOe.Protocol;
+
+namespace KgdbOe.Client
+{
+    /// <summary>
+    /// Run control of one target, in one place: interrupt, continue, single step, waiting for a stop and
+    /// telling what the stop was (our breakpoint, a step, an interrupt, a watchpoint), with the KGDB rules
+    /// around software breakpoints (pc one past the int3, rewound before the next resume and stepped over
+    /// with the breakpoint lifted) and the lossy-link probe for a stop reply that never came. It speaks
+    /// through <see cref="Session.RemoteSession"/>'s public API only (ResumeAsync, WaitForStopReplyAsync,
+    /// RequestAsync, SendInterruptAsync), so what lies below that API can change without touching it.
+    /// Not thread-safe on its own: the client calls it one operation at a time.
+    /// </summary>
+    internal sealed class RunControl
+    {
+        private readonly KernelDebugClient _client;
+        private bool _interruptRequested;
+        private bool _stepping;
+
+        public RunControl(KernelDebugClient client)
+        {
+            _client = client;
+        }
+
+        /// <summary>Running, Stopped or Detached, as far as this client knows.</summary>
+        public TargetState State { get; set; } = TargetState.Running;
+
+        /// <summary>The stop the target is in (or was last in).</summary>
+        public StopEvent? LastStop { get; set; }
+
+        /// <summary>KGDB: the stop left pc one past this software breakpoint; resume must rewind and step over.</summary>
+        public Breakpoint? RewindPending { get; set; }
+
+
+        public async Task<StopEvent> InterruptAsync(CancellationToken ct)
+        {
+            _client.ThrowIfDetached();
+            if (State == TargetState.Stopped && LastStop != null) return LastStop;
+            _interruptRequested = true;
+            await _client.Session.SendInterruptAsync(ct).ConfigureAwait(false);
+            return await WaitForStopAsync(TimeSpan.FromTicks(_client.Options.RequestTimeout.Ticks * _client.Options.MaxAttempts), ct, onQuiet: () => _client.Session.SendInterruptAsync(ct)).ConfigureAwait(false);
+        }
+
+        public async Task ResumeAsync(CancellationToken ct)
+        {
+            _client.EnsureStopped("resume");
+            await StepOverBreakpointAtPcAsync(ct, returnStop: false).ConfigureAwait(false);
+            _interruptRequested = false;
+            _client.Session.InterruptProbeSent = false;
+            await _client.Session.ResumeAsync(Requests.Continue, ct).ConfigureAwait(false);
+            State = TargetState.Running;
+        }
+
+        public async Task<StopEvent> StepAsync(CancellationToken ct)
+        {
+            _client.EnsureStopped("step");
+            StopEvent? stepped = await StepOverBreakpointAtPcAsync(ct, returnStop: true).ConfigureAwait(false);
+            if (stepped != null) return stepped;
+            return await StepOnceAsync(ct).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// One instruction. readPc false (stepping over our own breakpoint before a resume) skips reading pc:
+        /// nobody looks at it, and if the stop we took was a stale copy, the '+' in front of our next packet
+        /// acks the real one still waiting in the stub.
+        /// </summary>
+        public async Task<StopEvent> StepOnceAsync(CancellationToken ct, bool readPc = true, ulong? from = null)
+        {
+            _stepping = true;
+            _stepFrom = from ?? (RewindPending == null && LastStop != null && LastStop.ProgramCounter != 0 ? LastStop.ProgramCounter : (ulong?)null);
+            try
+            {
+                _client.Session.InterruptProbeSent = false;
+                await _client.Session.ResumeAsync(Requests.Step, ct).ConfigureAwait(false);
+                State = TargetState.Running;
+                TimeSpan timeout = TimeSpan.FromTicks(_client.Options.RequestTimeout.Ticks * _client.Options.MaxAttempts);
+                if (readPc) return await WaitForStopAsync(timeout, ct).ConfigureAwait(false);
+                DateTime deadline = DateTime.UtcNow + timeout;
+                string? payload = null;
+                while (payload == null)
+                {
+                    TimeSpan left = deadline - DateTime.UtcNow;
+                    if (left <= TimeSpan.Zero) throw new TargetTimeoutException($"{_client.Endpoint} did not stop after a single step within {timeout.TotalSeconds:0.###} s.", "s");
+                    payload = await WaitForStopReplyOrProbeAsync(left, ct, null).ConfigureAwait(false);
+                }
+                _probedPc = null;
+                State = TargetState.Stopped;
+                StopReply.TryParse(payload, out StopReply? reply);
+                var stop = new StopEvent(reply?.Signal ?? 5, StopReason.Step, reply?.Thread, _client.CpuOf(reply?.Thread), 0, null);
+                LastStop = stop;
+                return stop;
+            }
+            finally
+            {
+                _stepping = false;
+            }
+        }
+
+        /// <summary>
+        /// When pc sits on one of our breakpoints, execute that one instruction with the breakpoint lifted.
+        /// KGDB: pc is one past the int3, so it is rewound first (P, idempotent, rather than "s ADDR", whose
+        /// duplicate on a lossy link would execute the instruction twice).
+        /// </summary>
+        private async Task<StopEvent?> StepOverBreakpointAtPcAsync(CancellationToken ct, bool returnStop)
+        {
+            Breakpoint? bp = RewindPending;
+            if (bp == null && LastStop != null)
+            {
+                lock (_client.Gate)
+                    bp = _client.BreakpointList.FirstOrDefault(b => b.Address == LastStop.ProgramCounter &&
+                        (b.Kind == BreakpointKind.Software || (b.Kind == BreakpointKind.Hardware && !_client.Dialect.ResumesOverHardwareBreakpoint)));
+            }
+            if (bp == null) return null;
+            if (RewindPending != null)
+            {
+                await _client.WriteRegisterNumberAsync(_client.Dialect.Registers.ProgramCounterNumber, bp.Address, ct).ConfigureAwait(false);
+                RewindPending = null;
+            }
+            await _client.SendBreakpointPacketAsync('z', bp, ct).ConfigureAwait(false);
+            StopEvent stop = await StepOnceAsync(ct, readPc: returnStop, from: bp.Address).ConfigureAwait(false);
+            await _client.SendBreakpointPacketAsync('Z', bp, ct).ConfigureAwait(false);
+            return stop;
+        }
+
+        public async Task<StopEvent> WaitForStopAsync(TimeSpan timeout, CancellationToken ct) =>
+            await WaitForStopAsync(timeout, ct, null).ConfigureAwait(false);
+
+        private async Task<StopEvent> WaitForStopAsync(TimeSpan timeout, CancellationToken ct, Func<Task>? onQuiet)
+        {
+            _client.ThrowIfDetached();
+            if (State == TargetState.Stopped && LastStop != null) return LastStop;
+            DateTime deadline = DateTime.UtcNow + timeout;
+            while (true)
+            {
+                TimeSpan left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero) throw new TargetTimeoutException($"{_client.Endpoint} did not stop within {timeout.TotalSeconds:0.###} s.");
+                string? payload = await WaitForStopReplyOrProbeAsync(left, ct, onQuiet).ConfigureAwait(false);
+                if (payload == null) continue;
+                if (!StopReply.TryParse(payload, out StopReply? reply)) continue;
+                if (reply!.IsExit)
+                {
+                    State = TargetState.Detached;
+                    throw new TargetConnectionException($"The target exited ('{payload}').", payload);
+                }
+                State = TargetState.Stopped;
+                ulong pc;
+                if (_probedPc != null) { pc = _probedPc.Value; _probedPc = null; }
+                else
+                {
+                    try
+                    {
+                        pc = await _client.ReadProgramCounterAsync(ct).ConfigureAwait(false);
+                    }
+                    catch (TargetTimeoutException) when (!_client.Session.IsReliable && DateTime.UtcNow < deadline)
+                    {
+                        // A duplicated old stop reply: the target is in fact running. Keep waiting for the real one.
+                        State = TargetState.Running;
+                        continue;
+                    }
+                }
+                StopEvent stop = Interpret(reply, pc);
+                if (stop.Reason == StopReason.Interrupt && _client.Session.InterruptProbeSent && !_interruptRequested)
+                {
+                    // Our own 0x03 probe (sent when a resume's ack was lost) stopped it: carry on.
+                    _client.Session.InterruptProbeSent = false;
+                    await _client.Session.ResumeAsync(Requests.Continue, ct).ConfigureAwait(false);
+                    State = TargetState.Running;
+                    continue;
+                }
+                _interruptRequested = false;
+                LastStop = stop;
+                return stop;
+            }
+        }
+
+        private ulong? _probedPc;
+
+        /// <summary>Where the thread stood when we sent s (null: unknown); a probe finding pc still there means s was lost.</summary>
+        private ulong? _stepFrom;
+
+        /// <summary>
+        /// Waits for a stop reply. On a lossy link a stop reply can vanish for good: lost on the wire while a
+        /// stale, reordered '+' of ours acks it, so the stub listens for commands again and ignores our '-'
+        /// nudges. After some silence a probe "+$p10" is safe in every stub state (listening: answered;
+        /// waiting for an ack: the '+' acks, then answered; running: dropped by the I/O driver). An answer
+        /// means stopped: pc then tells a lost c/s (resend it) from a stop whose reply we never saw.
+        /// </summary>
+        private async Task<string?> WaitForStopReplyOrProbeAsync(TimeSpan left, CancellationToken ct, Func<Task>? onQuiet)
+        {
+            if (_client.Session.IsReliable) return await _client.Session.WaitForStopReplyAsync(left, ct, onQuiet).ConfigureAwait(false);
+            TimeSpan slice = TimeSpan.FromTicks(Math.Min(left.Ticks, _client.Options.RequestTimeout.Ticks * 4));
+            string? payload = await _client.Session.WaitForStopReplyAsync(slice, ct, onQuiet, nullOnTimeout: true).ConfigureAwait(false);
+            if (payload != null) return payload;
+            string probe;
+            try
+            {
+                probe = await _client.Session.RequestAsync(Requests.ReadRegister(_client.Dialect.Registers.ProgramCounterNumber), ReplyShape.HexDigits(16), ct, maxAttempts: 2).ConfigureAwait(false);
+            }
+            catch (TargetTimeoutException)
+            {
+                return null; // running, as it should be
+            }
+            if (probe.Length != 16) return null;
+            ulong pc = BitConverter.ToUInt64(Hex.Decode(probe), 0);
+            bool known;
+            lock (_client.Gate)
+                known = _client.BreakpointList.Any(b => (b.Kind == BreakpointKind.Software && (_client.Dialect.PcAfterSoftwareBreakpoint ? b.Address + 1 : b.Address) == pc) ||
+                                              (b.Kind == BreakpointKind.Hardware && b.Address == pc));
+            bool resumeLost = _stepping ? _stepFrom == pc : !known && !_interruptRequested && !_client.Session.InterruptProbeSent;
+            _client.Session.Log.Note($"probe: stopped at 0x{pc:x}; " + (resumeLost ? "our resume was lost, send it again" : "its stop reply was lost"));
+            if (resumeLost)
+            {
+                await _client.Session.ResumeAsync(_stepping ? Requests.Step : Requests.Continue, ct).ConfigureAwait(false);
+                return null;
+            }
+            _client.Session.DiscardPendingStop();
+            _probedPc = pc;
+            // The lost stop reply named the thread; ask for it.
+            string? thread = await _client.CurrentThreadAsync(ct).ConfigureAwait(false);
+            return thread == null ? "T05" : "T05thread:" + thread + ";";
+        }
+
+        private StopEvent Interpret(StopReply reply, ulong pc)
+        {
+            Breakpoint? hit = null;
+            StopReason reason;
+            ulong reportedPc = pc;
+            lock (_client.Gate)
+            {
+                if (reply.WatchAddress is ulong watched)
+                    hit = _client.BreakpointList.FirstOrDefault(b => IsWatch(b.Kind) && watched >= b.Address && watched < b.Address + (ulong)b.Length);
+                if (hit == null && _client.Dialect.PcAfterSoftwareBreakpoint && reply.Signal == 5)
+                {
+                    hit = _client.BreakpointList.FirstOrDefault(b => b.Kind == BreakpointKind.Software && b.Address + 1 == pc);
+                    if (hit != null) { RewindPending = hit; reportedPc = hit.Address; }
+                }
+                if (hit == null)
+                    hit = _client.BreakpointList.FirstOrDefault(b => (b.Kind == BreakpointKind.Software || b.Kind == BreakpointKind.Hardware) && b.Address == pc);
+                if (hit == null && !_client.Dialect.ReportsWatchAddress && reply.Signal == 5 && !_stepping && !_interruptRequested && !_client.Session.InterruptProbeSent)
+                {
+                    // KGDB names no watch address: a trap that is no breakpoint of ours is the watchpoint, if there is one.
+                    List<Breakpoint> watches = _client.BreakpointList.Where(b => IsWatch(b.Kind)).ToList();
+                    if (watches.Count >= 1) hit = watches[0];
+                }
+            }
+            if (hit != null)
+            {
+                hit.CountHit();
+                reason = IsWatch(hit.Kind) ? StopReason.Watchpoint : StopReason.Breakpoint;
+                if (_stepping && reason == StopReason.Breakpoint) reason = StopReason.Step;
+            }
+            else if (_stepping) reason = StopReason.Step;
+            else if (_interruptRequested || _client.Session.InterruptProbeSent || reply.Signal == 2) reason = StopReason.Interrupt;
+            else if (reply.Signal == 5) reason = StopReason.Breakpoint;
+            else reason = StopReason.Signal;
+            string? thread = reply.Thread;
+            return new StopEvent(reply.Signal, reason, thread, _client.CpuOf(thread), reportedPc, hit);
+        }
+
+        private static bool IsWatch(BreakpointKind kind) =>
+            kind == BreakpointKind.WriteWatch || kind == BreakpointKind.ReadWatch || kind == BreakpointKind.AccessWatch;
+    }
+}
