@@ -21,7 +21,7 @@ namespace KgdbOe.Client
             Breakpoint bp;
             lock (_gate)
             {
-                Breakpoint? same = _breakpoints.FirstOrDefault(b => b.Kind == kind && b.Address == address && b.Length == length);
+                Breakpoint? same = _breakpoints.FirstOrDefault(b => !b.IsInternal && b.Kind == kind && b.Address == address && b.Length == length);
                 if (same != null) return same;
                 if (kind != BreakpointKind.Software && _dialect.HardwareSlots > 0 &&
                     _breakpoints.Count(b => b.Kind != BreakpointKind.Software) >= _dialect.HardwareSlots)
@@ -40,6 +40,12 @@ namespace KgdbOe.Client
             lock (_gate)
                 if (!_breakpoints.Contains(breakpoint))
                     throw new ArgumentException($"Breakpoint #{breakpoint.Id} at {HexAddress(breakpoint.Address)} is not set on {Endpoint}.", nameof(breakpoint));
+            if (breakpoint.IsPending)
+            {
+                // Nothing is planted yet: forgetting it is all.
+                lock (_gate) _breakpoints.Remove(breakpoint);
+                return;
+            }
             await SendBreakpointPacketAsync('z', breakpoint, ct).ConfigureAwait(false);
             lock (_gate) _breakpoints.Remove(breakpoint);
             if (_run.RewindPending == breakpoint)
@@ -48,6 +54,47 @@ namespace KgdbOe.Client
                 await WriteRegisterNumberAsync(_dialect.Registers.ProgramCounterNumber, breakpoint.Address, ct).ConfigureAwait(false);
                 _run.RewindPending = null;
             }
+        }
+
+        /// <summary>
+        /// A breakpoint on <paramref name="symbol"/> of <paramref name="module"/>, a module not loaded yet: listed at once,
+        /// planted by <see cref="PlantPendingAsync"/> when the module loads (see <see cref="ModuleBreakpoints"/>).
+        /// </summary>
+        internal Breakpoint AddPending(BreakpointKind kind, string module, string symbol)
+        {
+            EnsureStopped("set a breakpoint");
+            lock (_gate)
+            {
+                Breakpoint? same = _breakpoints.FirstOrDefault(b => b.IsPending && b.Kind == kind && b.Module == module && b.Symbol == symbol);
+                if (same != null) return same;
+                var bp = new Breakpoint(_nextBreakpointId++, kind, module, symbol);
+                _breakpoints.Add(bp);
+                return bp;
+            }
+        }
+
+        /// <summary>Plants a pending breakpoint at the address its module's symbol has now.</summary>
+        internal async Task PlantPendingAsync(Breakpoint pending, ulong address, CancellationToken ct)
+        {
+            EnsureStopped("plant a breakpoint");
+            var probe = new Breakpoint(pending.Id, pending.Kind, address, pending.Length);
+            await SendBreakpointPacketAsync('Z', probe, ct).ConfigureAwait(false);
+            pending.Plant(address);
+        }
+
+        /// <summary>
+        /// The client's own software breakpoint (the module-load hook): not listed in <see cref="Breakpoints"/>; at each hit
+        /// <paramref name="onHit"/> runs with the target stopped, and when it returns true the target is resumed and the
+        /// stop is never returned to a waiter.
+        /// </summary>
+        internal async Task<Breakpoint> SetInternalBreakpointAsync(ulong address, Func<StopEvent, CancellationToken, Task<bool>> onHit, CancellationToken ct)
+        {
+            EnsureStopped("set a breakpoint");
+            Breakpoint bp;
+            lock (_gate) bp = new Breakpoint(_nextBreakpointId++, BreakpointKind.Software, address, 1) { OnHit = onHit };
+            await SendBreakpointPacketAsync('Z', bp, ct).ConfigureAwait(false);
+            lock (_gate) _breakpoints.Add(bp);
+            return bp;
         }
 
         /// <summary>Z/z with the kind's number. A retried Z may meet EEXIST and a retried z ENOENT: both mean done.</summary>

@@ -48,7 +48,8 @@ namespace KgdbOe.Client
         /// <summary>Text of the target's console packets ('O'), as it arrives.</summary>
         public event EventHandler<string>? ConsoleOutput;
 
-        public IReadOnlyList<Breakpoint> Breakpoints { get { lock (_gate) return _breakpoints.ToArray(); } }
+        /// <summary>The user's breakpoints, planted and pending (the client's own module-load hook is not listed).</summary>
+        public IReadOnlyList<Breakpoint> Breakpoints { get { lock (_gate) return _breakpoints.Where(b => !b.IsInternal).ToArray(); } }
 
         // What RunControl needs of the client (it lives beside it; see RunControl).
         internal RemoteSession Session => _session;

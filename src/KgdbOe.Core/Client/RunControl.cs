@@ -37,18 +37,35 @@ namespace KgdbOe.Client
         public Breakpoint? RewindPending { get; set; }
 
 
+        /// <summary>
+        /// While the client has breakpoints of its own (the module-load hook) a running target is watched in the
+        /// background: their stops are handled and resumed at once, so the kernel goes on by itself even when
+        /// nobody waits; a waiter takes the first stop that is the user's. Null when nothing watches.
+        /// </summary>
+        private Task<StopEvent>? _watch;
+
         public async Task<StopEvent> InterruptAsync(CancellationToken ct)
         {
             _client.ThrowIfDetached();
             if (State == TargetState.Stopped && LastStop != null) return LastStop;
             _interruptRequested = true;
             await _client.Session.SendInterruptAsync(ct).ConfigureAwait(false);
+            if (_watch != null) return await WaitForStopAsync(TimeSpan.FromTicks(_client.Options.RequestTimeout.Ticks * _client.Options.MaxAttempts), ct).ConfigureAwait(false);
             return await WaitForStopAsync(TimeSpan.FromTicks(_client.Options.RequestTimeout.Ticks * _client.Options.MaxAttempts), ct, onQuiet: () => _client.Session.SendInterruptAsync(ct)).ConfigureAwait(false);
         }
 
         public async Task ResumeAsync(CancellationToken ct)
         {
             _client.EnsureStopped("resume");
+            await ResumeCoreAsync(ct).ConfigureAwait(false);
+            bool watched;
+            lock (_client.Gate) watched = _client.BreakpointList.Any(bp => bp.IsInternal);
+            // The watch outlives this call's token: it ends with the next stop that is the user's, or with the session.
+            if (watched) _watch = Task.Run(() => WaitForStopAsync(TimeSpan.FromDays(3650), CancellationToken.None, null));
+        }
+
+        private async Task ResumeCoreAsync(CancellationToken ct)
+        {
             await StepOverBreakpointAtPcAsync(ct, returnStop: false).ConfigureAwait(false);
             _interruptRequested = false;
             _client.Session.InterruptProbeSent = false;
@@ -127,8 +144,23 @@ namespace KgdbOe.Client
             return stop;
         }
 
-        public async Task<StopEvent> WaitForStopAsync(TimeSpan timeout, CancellationToken ct) =>
-            await WaitForStopAsync(timeout, ct, null).ConfigureAwait(false);
+        public async Task<StopEvent> WaitForStopAsync(TimeSpan timeout, CancellationToken ct)
+        {
+            Task<StopEvent>? watch = _watch;
+            if (watch == null) return await WaitForStopAsync(timeout, ct, null).ConfigureAwait(false);
+            using (var cts = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                Task done = await Task.WhenAny(watch, Task.Delay(timeout, cts.Token)).ConfigureAwait(false);
+                cts.Cancel();
+                if (done != watch)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    throw new TargetTimeoutException($"{_client.Endpoint} did not stop within {timeout.TotalSeconds:0.###} s.");
+                }
+            }
+            _watch = null;
+            return await watch.ConfigureAwait(false);
+        }
 
         private async Task<StopEvent> WaitForStopAsync(TimeSpan timeout, CancellationToken ct, Func<Task>? onQuiet)
         {
@@ -164,6 +196,26 @@ namespace KgdbOe.Client
                     }
                 }
                 StopEvent stop = Interpret(reply, pc);
+                if (stop.Breakpoint?.OnHit is Func<StopEvent, CancellationToken, Task<bool>> onHit && !_stepping)
+                {
+                    // The client's own breakpoint: its handler runs with the kernel stopped, then the kernel goes on.
+                    LastStop = stop;
+                    bool resume;
+                    try
+                    {
+                        resume = await onHit(stop, ct).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (!(e is OperationCanceledException) && !(e is ObjectDisposedException))
+                    {
+                        _client.Session.Log.Note($"internal breakpoint at 0x{stop.ProgramCounter:x}: {e.Message}");
+                        resume = true;
+                    }
+                    if (resume && State == TargetState.Stopped)
+                    {
+                        await ResumeCoreAsync(ct).ConfigureAwait(false);
+                        continue;
+                    }
+                }
                 if (stop.Reason == StopReason.Interrupt && _client.Session.InterruptProbeSent && !_interruptRequested)
                 {
                     // Our own 0x03 probe (sent when a resume's ack was lost) stopped it: carry on.

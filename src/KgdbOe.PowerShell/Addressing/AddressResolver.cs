@@ -14,7 +14,10 @@ namespace KgdbOe.PowerShell
         /// "name", "name+0x10", "name+16", "name-8" are symbol-relative (decimal unless 0x).
         /// A backtick inside hex is ignored (DbgShell's ffffffff`81000000).
         /// </summary>
-        public static ulong Resolve(KernelAddress address, SymbolTable? symbols)
+        public static ulong Resolve(KernelAddress address, SymbolTable? symbols) => Resolve(address, symbols, null);
+
+        /// <summary>As above; a name vmlinux lacks is looked up by <paramref name="moduleSymbol"/> (a loaded module's, or null).</summary>
+        public static ulong Resolve(KernelAddress address, SymbolTable? symbols, Func<string, ulong?>? moduleSymbol)
         {
             if (address.Value is ulong value) return value;
 
@@ -37,9 +40,10 @@ namespace KgdbOe.PowerShell
                 throw new KgdbOeErrorException(new ErrorRecord(
                     new ItemNotFoundException($"Cannot resolve '{name}': the session has no symbols. Connect with -SystemMap, -Vmlinux or -Kallsyms."),
                     KgdbOeErrorId.UnknownSymbol, ErrorCategory.ObjectNotFound, address.Text));
-            if (!symbols.TryGetAddress(name, out ulong symbolAddress))
+            ulong symbolAddress;
+            if (!symbols.TryGetAddress(name, out symbolAddress) && !(moduleSymbol?.Invoke(name) is ulong inModule && (symbolAddress = inModule) != 0))
                 throw new KgdbOeErrorException(new ErrorRecord(
-                    new ItemNotFoundException($"The symbol '{name}' is not in the session's symbols."),
+                    new ItemNotFoundException($"The symbol '{name}' is not in the session's symbols nor in a loaded module's (for a module not loaded yet, give -Module)."),
                     KgdbOeErrorId.UnknownSymbol, ErrorCategory.ObjectNotFound, address.Text));
 
             return unchecked(symbolAddress + (ulong)offset);

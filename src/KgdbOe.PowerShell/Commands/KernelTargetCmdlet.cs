@@ -36,7 +36,7 @@ namespace KgdbOe.PowerShell.Commands
 
         /// <summary>Resolves an address against the session's symbols (KgdbOe.BadAddress / KgdbOe.UnknownSymbol on failure).</summary>
         protected ulong Resolve(KernelTargetSession session, KernelAddress address) =>
-            AddressResolver.Resolve(address, session.Symbols);
+            AddressResolver.Resolve(address, session.Symbols, name => session.FindModuleSymbol(name, null)?.Address);
 
         /// <summary>
         /// Calls the target, turning protocol failures into error records about <paramref name="errorTarget"/>.

@@ -38,5 +38,11 @@ namespace KgdbOe.PowerShell
         public const string BadPointer = "KgdbOe.BadPointer";
         /// <summary>A kernel list that loops without coming back to its head (InvalidData; target object: the node met twice).</summary>
         public const string ListCycle = "KgdbOe.ListCycle";
+        /// <summary>A pending breakpoint's module did not load within the wait (OperationTimeout; target object: the breakpoint).</summary>
+        public const string ModuleNotLoaded = "KgdbOe.ModuleNotLoaded";
+        /// <summary>A breakpoint's condition scriptblock threw (the hit is resumed; InvalidOperation; target object: the hit record).</summary>
+        public const string ConditionFailed = "KgdbOe.ConditionFailed";
+        /// <summary>Stepping out of or over a call needs the function around pc, and pc lies in none (ObjectNotFound; target object: pc).</summary>
+        public const string NotInFunction = "KgdbOe.NotInFunction";
     }
 }

@@ -15,7 +15,9 @@ namespace KgdbOe.PowerShell
             Cpu = cpu;
             // Call frames hold return addresses: named like the kernel's %pB, by the call they follow.
             Location = frame.Source == FrameSource.Regs ? CodeLocation.Describe(target, frame.Pc) : CodeLocation.DescribeReturnAddress(target, frame.Pc);
-            Function = Location == null ? null : Location.Split('+')[0];
+            Function = Location == null ? null : Location.Split('+', ' ')[0];
+            Module = Location != null && Location.EndsWith("]", System.StringComparison.Ordinal) && Location.LastIndexOf(" [", System.StringComparison.Ordinal) is int open && open > 0
+                ? Location.Substring(open + 2, Location.Length - open - 3) : "";
         }
 
         public KernelTargetSession Target { get; }
@@ -30,7 +32,7 @@ namespace KgdbOe.PowerShell
         public string? Function { get; }
 
         /// <summary>The module the pc lies in; empty for vmlinux.</summary>
-        public string Module => "";
+        public string Module { get; }
 
         /// <summary>orc, fp (frame-pointer guess) or regs (a register set: the CPU's, a pt_regs, a switch frame).</summary>
         public string Unwinder => Frame.Source switch { FrameSource.Orc => "orc", FrameSource.FramePointer => "fp", _ => "regs" };

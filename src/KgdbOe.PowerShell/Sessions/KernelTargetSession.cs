@@ -5,6 +5,7 @@ using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
 using KgdbOe.Client;
+using KgdbOe.Kernel;
 using KgdbOe.Symbols;
 using KgdbOe.Types;
 
@@ -27,6 +28,14 @@ namespace KgdbOe.PowerShell
         private readonly object _stopCpuGate = new object(); // guards _stopCpuFor and _stopCpu, and one read at a time
         private StopEvent? _stopCpuFor;
         private int? _stopCpu;
+
+        // Module symbols: read from the target's module list while it is stopped, kept until an address in module
+        // space misses them on a later stop (or a module-load hook says a module came).
+        private const ulong ModuleSpace = 0xffffffffa0000000;
+        private readonly object _modulesLock = new object(); // guards _modules, _modulesReadAt, _moduleBreakpoints
+        private ModuleSymbolTable _modules = ModuleSymbolTable.Empty;
+        private StopEvent? _modulesReadAt;
+        private ModuleBreakpoints? _moduleBreakpoints;
 
         private readonly object _typesLock = new object(); // guards _types: the one load of the BTF this session shares
         private Task<KernelBtfLoad>? _types;
@@ -88,12 +97,91 @@ namespace KgdbOe.PowerShell
         public KernelStop? LastStop => Client.LastStop is StopEvent stop ? new KernelStop(this, stop) : null;
         public ClientStatistics Statistics => Client.Statistics;
 
-        /// <summary>"name+0x1f" for an address inside the kernel's symbols, else null.</summary>
-        public string? Describe(ulong address)
+        /// <summary>"name+0x1f" for an address inside the kernel's symbols, "name+0x1f [module]" inside a loaded module's, else null.</summary>
+        public string? Describe(ulong address) => Locate(address)?.ToString();
+
+        /// <summary>The symbol and offset of an address: vmlinux's, else a loaded module's (see <see cref="ModuleSymbols"/>); null when none.</summary>
+        public SymbolLocation? Locate(ulong address)
         {
             if (Symbols == null || address < KernelHalf) return null;
             SymbolLocation? location = Symbols.Lookup(address);
-            return location != null && location.Offset < MaxDescribedOffset ? location.ToString() : null;
+            if (location != null && location.Offset < MaxDescribedOffset) return location;
+            return address >= ModuleSpace ? LookupModule(address) : null;
+        }
+
+        /// <summary>The loaded modules' symbols as last read (empty before the first read).</summary>
+        public ModuleSymbolTable ModuleSymbols { get { lock (_modulesLock) return _modules; } }
+
+        private SymbolLocation? LookupModule(ulong address)
+        {
+            ModuleSymbolTable table = ModuleSymbols;
+            SymbolLocation? found = table.Lookup(address);
+            if (found != null) return found;
+            // A miss: read the list again, once a stop (a module may have come since).
+            StopEvent? stop = Client.LastStop;
+            lock (_modulesLock) if (ReferenceEquals(_modulesReadAt, stop)) return null;
+            return RefreshModuleSymbols(CancellationToken.None)?.Lookup(address);
+        }
+
+        /// <summary>
+        /// Reads the loaded modules' symbols from the stopped target (types from BTF); null when that cannot be done now
+        /// (running, no symbols or no BTF): then the last table stays.
+        /// </summary>
+        internal ModuleSymbolTable? RefreshModuleSymbols(CancellationToken ct)
+        {
+            StopEvent? stop = Client.LastStop;
+            if (IsClosed || Client.State != TargetState.Stopped || Symbols == null) return null;
+            try
+            {
+                using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
+                {
+                    timeout.CancelAfter(TimeSpan.FromSeconds(30));
+                    Kernel.KernelContext context = GetKernelContextAsync(timeout.Token).GetAwaiter().GetResult();
+                    ModuleSymbolTable table = ModuleSymbolTable.ReadAsync(context, timeout.Token).GetAwaiter().GetResult();
+                    lock (_modulesLock) { _modules = table; _modulesReadAt = stop; }
+                    return table;
+                }
+            }
+            catch (Exception e) when (e is GdbRemoteException || e is Kernel.KernelObjectException || e is KgdbOeErrorException ||
+                                      e is OperationCanceledException || e is InvalidOperationException || e is KeyNotFoundException)
+            {
+                lock (_modulesLock) _modulesReadAt = stop;
+                return null;
+            }
+        }
+
+        /// <summary>A loaded module's symbol by name (module null: any module), reading the module list when it is not known yet.</summary>
+        internal ModuleSymbol? FindModuleSymbol(string name, string? module)
+        {
+            if (ModuleSymbols.TryGetSymbol(name, module, out ModuleSymbol s)) return s;
+            ModuleSymbolTable? fresh = RefreshModuleSymbols(CancellationToken.None);
+            return fresh != null && fresh.TryGetSymbol(name, module, out s) ? s : null;
+        }
+
+        /// <summary>The kernel's types, memory and symbols as the Kernel helpers take them.</summary>
+        internal async Task<Kernel.KernelContext> GetKernelContextAsync(CancellationToken ct) =>
+            new Kernel.KernelContext(await GetTypesAsync(ct).ConfigureAwait(false), new Kernel.ClientKernelMemory(Client), Symbols);
+
+        /// <summary>Breakpoints in modules by name, loaded or pending (one per session).</summary>
+        internal ModuleBreakpoints ModuleBreakpoints
+        {
+            get
+            {
+                lock (_modulesLock)
+                {
+                    if (_moduleBreakpoints == null)
+                    {
+                        _moduleBreakpoints = new ModuleBreakpoints(Client, GetKernelContextAsync);
+                        // A module just loaded: its symbols join the table (the hook runs with the kernel stopped).
+                        _moduleBreakpoints.ModuleLoaded += loaded =>
+                        {
+                            lock (_modulesLock)
+                                _modules = new ModuleSymbolTable(_modules.Modules.Where(m => m.Module != loaded.Module).Concat(new[] { loaded }));
+                        };
+                    }
+                    return _moduleBreakpoints;
+                }
+            }
         }
 
         /// <summary>
