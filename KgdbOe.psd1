@@ -29,6 +29,7 @@
         'Set-KernelBreakpoint'
         'Get-KernelBreakpoint'
         'Remove-KernelBreakpoint'
+        'Watch-KernelBreakpoint'
         'Get-KernelThread'
         'Get-KernelSymbol'
         'Invoke-KernelMonitorCommand'

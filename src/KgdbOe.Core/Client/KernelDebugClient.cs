@@ -68,6 +68,13 @@ namespace KgdbOe.Client
         /// <summary>Executes one instruction of the stopped CPU.</summary>
         public Task<StopEvent> StepAsync(CancellationToken ct) => _run.StepAsync(ct);
 
+        /// <summary>
+        /// Runs the stopped target until <paramref name="address"/> (run to; finish with the return address and the frame's
+        /// sp; step over a call with the next instruction and the current sp): see RunControl.RunToAsync.
+        /// </summary>
+        public Task<StopEvent> RunToAsync(ulong address, string? threadId, ulong? spAbove, TimeSpan timeout, CancellationToken ct) =>
+            _run.RunToAsync(address, threadId, spAbove, timeout, ct);
+
         /// <summary>Waits for the next stop of a running target (TargetTimeoutException after <paramref name="timeout"/>).</summary>
         public Task<StopEvent> WaitForStopAsync(TimeSpan timeout, CancellationToken ct) => _run.WaitForStopAsync(timeout, ct);
 

@@ -230,6 +230,67 @@ namespace KgdbOe.Client
             }
         }
 
+        /// <summary>
+        /// Runs until <paramref name="address"/> is reached by the thread <paramref name="threadId"/> (any thread when null)
+        /// with its stack pointer above <paramref name="spAbove"/> (any when null: a return address reached by a deeper
+        /// recursion or another task is passed over), through a breakpoint of the client's own that is lifted again.
+        /// Another stop on the way (a user's breakpoint) is returned as it is. When a user's breakpoint already sits at
+        /// the address, the next stop is returned. TargetTimeoutException after <paramref name="timeout"/>: the kernel runs on
+        /// and the client's breakpoint lifts itself at its next hit.
+        /// </summary>
+        public async Task<StopEvent> RunToAsync(ulong address, string? threadId, ulong? spAbove, TimeSpan timeout, CancellationToken ct)
+        {
+            _client.EnsureStopped("run to an address");
+            bool userBreakpoint;
+            lock (_client.Gate)
+                userBreakpoint = _client.BreakpointList.Any(b => !b.IsInternal && !b.IsPending && b.Address == address && (b.Kind == BreakpointKind.Software || b.Kind == BreakpointKind.Hardware));
+            if (userBreakpoint)
+            {
+                await ResumeAsync(ct).ConfigureAwait(false);
+                return await WaitForStopAsync(timeout, ct).ConfigureAwait(false);
+            }
+            bool armed = true;
+            Breakpoint? temporary = null;
+            int spNumber = _client.Dialect.Registers.TryGetNumber("rsp", out int n) ? n : -1;
+            async Task<bool> OnHitAsync(StopEvent stop, CancellationToken token)
+            {
+                if (!armed)
+                {
+                    // A wait that gave up: lift the breakpoint now that the kernel is stopped, and go on.
+                    if (temporary != null) await _client.RemoveBreakpointAsync(temporary, token).ConfigureAwait(false);
+                    return true;
+                }
+                if (threadId != null && stop.ThreadId != null && !string.Equals(stop.ThreadId, threadId, StringComparison.OrdinalIgnoreCase)) return true;
+                if (spAbove != null && spNumber >= 0)
+                {
+                    string reply = await _client.Session.RequestAsync(Requests.ReadRegister(spNumber), ReplyShape.HexDigits(16), token).ConfigureAwait(false);
+                    if (reply.Length == 16 && BitConverter.ToUInt64(Hex.Decode(reply), 0) <= spAbove.Value) return true;
+                }
+                return false;
+            }
+            temporary = await _client.SetInternalBreakpointAsync(address, OnHitAsync, ct).ConfigureAwait(false);
+            StopEvent result;
+            try
+            {
+                await ResumeAsync(ct).ConfigureAwait(false);
+                result = await WaitForStopAsync(timeout, ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                armed = false;
+                if (State == TargetState.Stopped) await _client.RemoveBreakpointAsync(temporary, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+            armed = false;
+            await _client.RemoveBreakpointAsync(temporary, ct).ConfigureAwait(false);
+            if (result.Breakpoint == temporary)
+            {
+                result = new StopEvent(result.Signal, StopReason.Step, result.ThreadId, result.Cpu, address, null);
+                LastStop = result;
+            }
+            return result;
+        }
+
         private ulong? _probedPc;
 
         /// <summary>Where the thread stood when we sent s (null: unknown); a probe finding pc still there means s was lost.</summary>
