@@ -75,6 +75,30 @@ function Measure-GdbHitContinue {
     [pscustomobject]@{ Seconds = $run.Times.hits; PerSecond = @($run.Times.hits | ForEach-Object { $Hits / $_ }); HitCount = $hit }
 }
 
+function Measure-GdbCollect {
+    <#
+    .SYNOPSIS
+    gdb's collecting loop: a breakpoint whose `commands` print a record of each hit (a counter, pc and the first
+    argument register) and `continue`, until Hits hits, then stop; one timed `continue` per round. Returns hits/s
+    per round and the records printed (to check none was lost).
+    #>
+    param([int] $Port, [uint64] $Address, [int] $Hits, [int] $Repeat, [string] $WorkDir, [switch] $Hardware)
+    $break = if ($Hardware) { 'hbreak' } else { 'break' }
+    $lines = @("target remote udp:127.0.0.1:$Port", 'set $n = 0', 'set $limit = 0', ('{0} *0x{1:x}' -f $break, $Address),
+        'commands', 'silent', 'set $n = $n + 1', 'printf "HIT %d %lx %lx\n", $n, $pc, $rdi', 'if $n < $limit', 'continue', 'end', 'end')
+    for ($i = 1; $i -le $Repeat; $i++) {
+        $lines += "set `$limit = $($Hits * $i)"
+        $lines += Timed "collect" 'continue'
+    }
+    $lines += 'delete', 'detach'
+    $run = Invoke-GdbScript -Lines $lines -WorkDir $WorkDir -TimeoutSeconds (120 + $Hits * $Repeat / 10)
+    $records = [regex]::Matches($run.Output, '(?m)^HIT \d+ ').Count
+    if ($records -ne $Hits * $Repeat -or -not $run.Times.ContainsKey('collect')) {
+        throw "gdb collect: expected $($Hits * $Repeat) records, gdb printed $records`n$(($run.Output -split "`n" | Select-Object -Last 20) -join "`n")"
+    }
+    [pscustomobject]@{ Seconds = $run.Times.collect; PerSecond = @($run.Times.collect | ForEach-Object { $Hits / $_ }); Records = $records }
+}
+
 function Measure-GdbConnect {
     <#
     .SYNOPSIS
@@ -91,4 +115,4 @@ function Measure-GdbConnect {
     [pscustomobject]@{ Seconds = $run.Times.connect }
 }
 
-Export-ModuleMember -Function Invoke-GdbScript, Measure-GdbDump, Measure-GdbHitContinue, Measure-GdbConnect
+Export-ModuleMember -Function Invoke-GdbScript, Measure-GdbDump, Measure-GdbHitContinue, Measure-GdbCollect, Measure-GdbConnect

@@ -13,6 +13,9 @@ On one lab guest (2 CPUs, e1000 unless told otherwise, kgdboe loaded), each figu
      Resume-KernelTarget + Wait-KernelTarget versus gdb's `ignore` + `continue`, once with a
      software breakpoint (gdb: break) and once with a debug register (gdb: hbreak);
   4. connect time to the first stop reply: Connect-KernelTarget versus `target remote udp:`;
+  6. the collecting mode: Watch-KernelBreakpoint -Count $Hits (a record per hit with typed arguments,
+     then with a condition run at every hit) versus gdb's `commands` (silent, printf, continue) and
+     gdb's `ignore` loop, software and hardware breakpoints;
   5. kernel objects on the stopped kernel (Measure-KernelObjects.ps1: task list, last 1,000 log
      records, module list), a backtrace of the stopped CPU (warm ORC cache) and a function's
      disassembly (vfs_read, its memory read included); and the BTF reader on Debian 6.1's BTF
@@ -104,6 +107,31 @@ function Measure-OurHitContinue([uint64] $Address, [string] $Kind) {
         }
         Remove-KernelBreakpoint -Target $session -InputObject $bp -ErrorAction Ignore
         @($perSecond)
+    } finally {
+        Disconnect-KernelTarget -Target $session
+    }
+}
+
+function Measure-OurCollect([uint64] $Address, [string] $Kind, [scriptblock] $Condition) {
+    # With symbols: records name the function and type its arguments from BTF, as Watch-KernelBreakpoint does for users.
+    $session = Connect-Lab -WithSymbols
+    try {
+        $bp = Set-KernelBreakpoint -Target $session -Address $Address -Kind $Kind -Confirm:$false
+        $watchArgs = @{ Count = $Hits; Timeout = 600; Confirm = $false }
+        if ($Condition) { $watchArgs.Condition = $Condition }
+        $warmArgs = $watchArgs.Clone(); $warmArgs.Count = 5
+        $null = @($bp | Watch-KernelBreakpoint @warmArgs)  # the BTF and the task name: once a session
+        foreach ($round in 1..$Repeat) {
+            $watch = [Diagnostics.Stopwatch]::StartNew()
+            $records = @($bp | Watch-KernelBreakpoint @watchArgs)
+            $seconds = $watch.Elapsed.TotalSeconds
+            if ($records.Count -ne $Hits) { throw "collect: $($records.Count) records of $Hits" }
+            if (@($records | Where-Object { $_.Arguments.Count -ne 1 }).Count) { throw 'collect: a record without its typed argument' }
+            $stats = [KgdbOe.PowerShell.Commands.WatchKernelBreakpointCommand]::LastStatistics
+            [pscustomobject]@{ PerSecond = $Hits / $seconds; MsPerHit = $stats.MillisecondsPerReturnedHit }
+        }
+        Suspend-KernelTarget -Target $session | Out-Null
+        Remove-KernelBreakpoint -Target $session -InputObject $bp -ErrorAction Ignore -Confirm:$false
     } finally {
         Disconnect-KernelTarget -Target $session
     }
@@ -219,6 +247,29 @@ try {
             if ($h.OurMedian -and $h.GdbMedian) { $h.Ratio = [math]::Round($h.OurMedian / $h.GdbMedian, 2) }
             $h
         }
+        # 6. Collecting.
+        $collect = foreach ($kind in $BreakpointKinds) {
+            $c = [ordered]@{ Kind = $kind; Hits = $Hits; OurPerSecond = @(); OurMsPerHit = 0; OurConditionPerSecond = @(); OurConditionMsPerHit = 0
+                GdbCommandsPerSecond = @(); GdbMedian = 0; OurMedian = 0; OurConditionMedian = 0; Ratio = 0; ConditionRatio = 0; Failures = @() }
+            try {
+                $ours = @(Measure-OurCollect $sym.__x64_sys_getppid $kind $null)
+                $c.OurPerSecond = @($ours | ForEach-Object { [math]::Round($_.PerSecond, 1) })
+                $c.OurMedian = [math]::Round((Get-Median $ours.PerSecond), 1)
+                $c.OurMsPerHit = [math]::Round((Get-Median $ours.MsPerHit), 2)
+                $cond = @(Measure-OurCollect $sym.__x64_sys_getppid $kind { $_.Command -eq 'workload' })
+                $c.OurConditionPerSecond = @($cond | ForEach-Object { [math]::Round($_.PerSecond, 1) })
+                $c.OurConditionMedian = [math]::Round((Get-Median $cond.PerSecond), 1)
+                $c.OurConditionMsPerHit = [math]::Round((Get-Median $cond.MsPerHit), 2)
+            } catch { $c.Failures += "ours: $($_.Exception.Message)" }
+            try {
+                $gdb = Measure-GdbCollect -Port $lab.DebugPort -Address $sym.__x64_sys_getppid -Hits $Hits -Repeat $Repeat -WorkDir $work -Hardware:($kind -eq 'Hardware')
+                $c.GdbCommandsPerSecond = @($gdb.PerSecond | ForEach-Object { [math]::Round($_, 1) })
+                $c.GdbMedian = [math]::Round((Get-Median $gdb.PerSecond), 1)
+            } catch { $c.Failures += "gdb: $(($_.Exception.Message -split "`n")[0])" }
+            if ($c.OurMedian -and $c.GdbMedian) { $c.Ratio = [math]::Round($c.OurMedian / $c.GdbMedian, 2) }
+            if ($c.OurConditionMedian -and $c.GdbMedian) { $c.ConditionRatio = [math]::Round($c.OurConditionMedian / $c.GdbMedian, 2) }
+            $c
+        }
     } finally {
         Stop-GuestWorkload -Lab $lab
     }
@@ -232,7 +283,7 @@ try {
             Kernel = $lab.KernelRelease; Nic = $lab.Nic; Cpus = $lab.Cpus; Accel = 'tcg'
             Kgdboe = $lab.KgdboeReady; Transport = 'UDP via QEMU user-net hostfwd on 127.0.0.1'
         }
-        Repeat = $Repeat; Dump = @($dumps); DumpByReadWindow = @($windows); RoundTrip = $roundTrip; HitContinue = @($hitContinue); Connect = $connect
+        Repeat = $Repeat; Dump = @($dumps); DumpByReadWindow = @($windows); RoundTrip = $roundTrip; HitContinue = @($hitContinue); Collect = @($collect); Connect = $connect
         KernelObjects = $objects; Btf = $btf
         GuestAliveAfter = $alive
     }
@@ -262,6 +313,13 @@ try {
         $failed = if ($h.Failures) { " (failed: $($h.Failures -join '; '))" } else { '' }
         $md += "| Hit-continue, $what (cycles/s) | $(Format-Rate $h.OurMedian) | $(Format-Rate $h.GdbMedian) | $($h.Ratio)x | >= 2x: $(& $verdict ($h.Ratio -ge 2))$failed |"
     }
+    foreach ($c in $collect) {
+        $what = if ($c.Kind -eq 'Software') { 'int3' } else { 'debug register' }
+        $failed = if ($c.Failures) { " (failed: $($c.Failures -join '; '))" } else { '' }
+        $gdbIgnore = ($hitContinue | Where-Object Kind -eq $c.Kind | Select-Object -First 1)
+        $md += "| Collect $($c.Hits) hits with typed arguments, $what (hits/s; gdb: commands/printf/continue) | $(Format-Rate $c.OurMedian) ($($c.OurMsPerHit) ms/hit in the client) | $(Format-Rate $c.GdbMedian) | $($c.Ratio)x | >= 2x: $(& $verdict ($c.Ratio -ge 2))$failed |"
+        $md += "| Same, with a -Condition scriptblock at every hit | $(Format-Rate $c.OurConditionMedian) ($($c.OurConditionMsPerHit) ms/hit) | gdb ignore: $(if ($gdbIgnore) { Format-Rate $gdbIgnore.GdbMedian }) | $($c.ConditionRatio)x | |"
+    }
     $md += "| Connect to first stop (ms) | $($connect.OurMedianMs) | $($connect.GdbMedianMs) | $($connect.Speedup)x faster | >= 1x: $(& $verdict ($connect.Speedup -ge 1)) |"
     $md += "| Task list, $($objects.Tasks) tasks (ms) | $($objects.TaskListMs) | | | <= 2000: $(& $verdict ($objects.TaskListMs -le 2000)) |"
     $md += "| Last $($objects.LogRecords) log records (ms) | $($objects.Log1000Ms) | | | <= 2000: $(& $verdict ($objects.Log1000Ms -le 2000)) |"
@@ -277,8 +335,9 @@ try {
     $md | Set-Content ([IO.Path]::ChangeExtension($jsonPath, '.md'))
 
     $md | Select-Object -Skip 6 | Write-Host
-    Write-Host ("bench: dump 1MiB {0}x gdb, 4MiB {1}x gdb, {2} of round-trip bound, hit-continue {3}, connect {4}x faster than gdb -> {5}" -f `
-            $dumps[0].Ratio, $dumps[1].Ratio, $roundTrip.OurOverBound, (($hitContinue | ForEach-Object { "$($_.Kind) $($_.Ratio)x gdb" }) -join ', '), $connect.Speedup, $jsonPath)
+    Write-Host ("bench: dump 1MiB {0}x gdb, 4MiB {1}x gdb, {2} of round-trip bound, hit-continue {3}, collect {6}, connect {4}x faster than gdb -> {5}" -f `
+            $dumps[0].Ratio, $dumps[1].Ratio, $roundTrip.OurOverBound, (($hitContinue | ForEach-Object { "$($_.Kind) $($_.Ratio)x gdb" }) -join ', '), $connect.Speedup, $jsonPath,
+            (($collect | ForEach-Object { "$($_.Kind) $($_.Ratio)x gdb" }) -join ', '))
 } finally {
     if ($lab -and -not $KeepLab) { Stop-KgdbOeLab -Name $LabName }
     Remove-Item -Recurse -Force -ErrorAction Ignore $work

@@ -216,4 +216,69 @@ Describe 'Breakpoints on <Kernel>' -Tag 'Lab', 'Breakpoints' -ForEach @($kernels
             Invoke-LabSsh -Lab $lab -Command 'echo up' | Should -Be 'up'
         }
     }
+
+    Context 'Stepping over, out and to' {
+        BeforeAll {
+            $steppingWorkload = Start-LabSsh $lab 'workload 0 20000'
+            Start-Sleep -Seconds 2
+            Suspend-KernelTarget | Out-Null
+            $stepBp = Set-KernelBreakpoint __x64_sys_getppid -Confirm:$false
+            $entry = Resume-KernelTarget -Wait -Timeout 120 -Confirm:$false
+            # The first real call of the function (not the ftrace site at its start, a nop at run time).
+            $listing = @(Get-KernelDisassembly __x64_sys_getppid)
+            $call = $listing | Where-Object { $_.Mnemonic -like 'call*' -and $_.Text -notmatch '__fentry__' } | Select-Object -First 1
+        }
+
+        AfterAll {
+            if ($session.State -ne 'Stopped') { Suspend-KernelTarget | Out-Null }
+            Remove-KernelBreakpoint -All -Confirm:$false
+            Resume-KernelTarget -Confirm:$false
+            Invoke-LabSsh -Lab $lab -Command 'killall workload 2>/dev/null; true' | Out-Null
+            $steppingWorkload.WaitForExit(30000) | Out-Null
+        }
+
+        It 'runs to an address inside the function (-To)' {
+            $entry.Location | Should -Be (Get-KernelBreakpoint -Id $stepBp.Id).Location
+            $call | Should -Not -BeNullOrEmpty -Because (($listing | ForEach-Object Text) -join "`n")
+            $stop = Step-KernelTarget -To ('0x{0:x}' -f $call.Address) -Confirm:$false
+            $stop.Reason | Should -Be 'Step'
+            $stop.ProgramCounter | Should -Be $call.Address
+            $stop.Pid | Should -Be $entry.Pid
+            (Get-KernelRegister rip).Value | Should -Be $call.Address
+            # The client's own breakpoint is gone again.
+            @(Get-KernelBreakpoint).Id | Should -Be @($stepBp.Id)
+        }
+
+        It 'steps over the call to the next instruction (-Over)' {
+            $stop = Step-KernelTarget -Over -Confirm:$false
+            $stop.ProgramCounter | Should -Be ($call.Address + [uint64]$call.Bytes.Length)
+            $stop.Pid | Should -Be $entry.Pid
+            (Get-KernelRegister rip).Value | Should -Be $stop.ProgramCounter
+        }
+
+        It 'steps out of the function to just after the call in its caller (-Out)' {
+            $frames = @(Get-KernelStack -MaxFrames 3)
+            $return = $frames[1].Pc
+            $stop = Step-KernelTarget -Out -Confirm:$false
+            $stop.ProgramCounter | Should -Be $return
+            $stop.Pid | Should -Be $entry.Pid
+            $stop.Location | Should -BeLike "$($frames[1].Function)+0x*"
+            # The instruction that ends where pc is now is the call into __x64_sys_getppid (direct, or through a thunk).
+            $before = Get-KernelDisassembly -Address ('0x{0:x}' -f $return) | Where-Object { $_.Address + [uint64]$_.Bytes.Length -eq $return }
+            $before.Mnemonic | Should -BeLike 'call*'
+        }
+
+        It 'fails -Out with KgdbOe.NotInFunction where the caller cannot be unwound, and stays usable' {
+            # Bad input: a stack whose first frame is in no function (pc moved to a data address).
+            $rip = (Get-KernelRegister rip).Value
+            $banner = (Get-KernelSymbol linux_banner).Address
+            Set-KernelRegister rip $banner -Confirm:$false
+            try {
+                $err = Get-CommandError { Step-KernelTarget -Out -Confirm:$false }
+            } finally { Set-KernelRegister rip $rip -Confirm:$false }
+            Get-ErrorIdOf $err | Should -Be 'KgdbOe.NotInFunction'
+            $session.State | Should -Be 'Stopped'
+            (Get-KernelRegister rip).Value | Should -Be $rip
+        }
+    }
 }

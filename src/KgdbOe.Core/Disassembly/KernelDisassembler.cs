@@ -14,6 +14,21 @@ namespace KgdbOe.Disassembly
     /// </summary>
     public static class KernelDisassembler
     {
+        /// <summary>
+        /// When the first instruction of <paramref name="code"/> (at <paramref name="address"/>) is a call, direct or
+        /// indirect, the address of the instruction after it (where the call returns); null for any other instruction
+        /// or bytes that do not decode. What "step over" needs.
+        /// </summary>
+        public static ulong? ReturnAddressIfCall(byte[] code, ulong address)
+        {
+            if (code == null) throw new ArgumentNullException(nameof(code));
+            var decoder = Decoder.Create(64, new ByteArrayCodeReader(code));
+            decoder.IP = address;
+            decoder.Decode(out Instruction instruction);
+            if (instruction.IsInvalid) return null;
+            return instruction.FlowControl == FlowControl.Call || instruction.FlowControl == FlowControl.IndirectCall ? instruction.NextIP : (ulong?)null;
+        }
+
         /// <summary>objdump pads the mnemonic to 6 characters and adds a space: operands start at column 7.</summary>
         private const int OperandColumn = 7;
 

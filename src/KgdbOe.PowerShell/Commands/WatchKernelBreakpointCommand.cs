@@ -207,9 +207,12 @@ namespace KgdbOe.PowerShell.Commands
             Dictionary<int, string?> names, Dictionary<ulong, Types.FunctionType?> functions, ref Types.BtfTypeGraph? types)
         {
             DateTime time = DateTime.Now;
-            var kernelStop = new KernelStop(session, stop);
+            int? taskPid = session.Kind == TargetKind.Kgdb && stop.ThreadId != null &&
+                int.TryParse(stop.ThreadId, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out int p) && p > 0
+                ? p : (int?)null;
+            int? cpu = CpuOf(session, stop);
             string? command = null;
-            if (kernelStop.Pid is int pid && stop.ThreadId != null && !names.TryGetValue(pid, out command))
+            if (taskPid is int pid && stop.ThreadId != null && !names.TryGetValue(pid, out command))
             {
                 string thread = stop.ThreadId;
                 command = Call(session, session, ErrorCategory.ReadError, (client, ct) => client.GetThreadNameAsync(thread, ct));
@@ -239,8 +242,26 @@ namespace KgdbOe.PowerShell.Commands
                         registers.TryGetValue(ArgumentRegisters[i], out Register? r) && r != null ? r.Value : 0));
                 arguments = list;
             }
-            return new KernelBreakpointHit(session, index, time, new KernelBreakpoint(session, hit), kernelStop.Cpu, kernelStop.Pid, command,
-                stop.ProgramCounter, kernelStop.Location, arguments);
+            return new KernelBreakpointHit(session, index, time, new KernelBreakpoint(session, hit), cpu, taskPid, command,
+                stop.ProgramCounter, session.Describe(stop.ProgramCounter), arguments);
+        }
+
+        private int _cpuReads;
+
+        /// <summary>
+        /// The CPU of a hit: the stub's word when it names one, else kgdb_active (kernel/debug/debug_core.c), read
+        /// with a length that changes from hit to hit: on a lossy link the client never repeats a recent read length
+        /// (a late duplicate gives itself away by its length), so the same 4-byte read at every hit would be split into
+        /// 1-byte reads. The bytes after the atomic_t are read and ignored.
+        /// </summary>
+        private int? CpuOf(KernelTargetSession session, StopEvent stop)
+        {
+            if (stop.Cpu != null) return stop.Cpu;
+            if (session.Kind != TargetKind.Kgdb || session.Symbols == null || !session.Symbols.TryGetAddress("kgdb_active", out ulong address)) return null;
+            int length = 4 + (_cpuReads++ % 40);
+            byte[] bytes = Call(session, session, ErrorCategory.ReadError, (client, ct) => client.ReadMemoryAsync(address, length, null, ct));
+            int active = BitConverter.ToInt32(bytes, 0); // -1 when nobody is in the debugger
+            return active >= 0 ? active : (int?)null;
         }
 
         /// <summary>Runs the condition with $_ = the hit; one that throws rejects the hit with KgdbOe.ConditionFailed.</summary>
