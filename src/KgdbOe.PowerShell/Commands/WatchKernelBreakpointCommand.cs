@@ -84,7 +84,6 @@ namespace KgdbOe.PowerShell.Commands
             LastStatistics = stats;
             Stopwatch clock = Stopwatch.StartNew();
             TimeSpan? limit = Timeout < 0 ? (TimeSpan?)null : TimeSpan.FromSeconds(Timeout);
-            var names = new Dictionary<int, string?>();
             var functions = new Dictionary<ulong, Types.FunctionType?>();
             Types.BtfTypeGraph? types = null;
             int returned = 0, skipped = 0;
@@ -123,7 +122,7 @@ namespace KgdbOe.PowerShell.Commands
                         Resume(session, ref atWatchedHit);
                         continue;
                     }
-                    KernelBreakpointHit record = Describe(session, stop, hit, returned + 1, names, functions, ref types);
+                    KernelBreakpointHit record = Describe(session, stop, hit, returned + 1, functions, ref types);
                     if (Condition != null && !Accepts(record))
                     {
                         stats.Dropped++;
@@ -204,19 +203,19 @@ namespace KgdbOe.PowerShell.Commands
 
         /// <summary>The record of one hit: registers (one 'g'), the CPU (kgdb_active), the task's name once per pid.</summary>
         private KernelBreakpointHit Describe(KernelTargetSession session, StopEvent stop, Breakpoint hit, int index,
-            Dictionary<int, string?> names, Dictionary<ulong, Types.FunctionType?> functions, ref Types.BtfTypeGraph? types)
+            Dictionary<ulong, Types.FunctionType?> functions, ref Types.BtfTypeGraph? types)
         {
             DateTime time = DateTime.Now;
             int? taskPid = session.Kind == TargetKind.Kgdb && stop.ThreadId != null &&
                 int.TryParse(stop.ThreadId, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out int p) && p > 0
                 ? p : (int?)null;
             int? cpu = CpuOf(session, stop);
+            // Asked at every hit: a pid keeps its number across execve() but not its name (sh -c becomes the program).
             string? command = null;
-            if (taskPid is int pid && stop.ThreadId != null && !names.TryGetValue(pid, out command))
+            if (taskPid != null && stop.ThreadId != null)
             {
                 string thread = stop.ThreadId;
                 command = Call(session, session, ErrorCategory.ReadError, (client, ct) => client.GetThreadNameAsync(thread, ct));
-                names[pid] = command;
             }
             IReadOnlyList<KernelFunctionArgument>? arguments = null;
             if (!functions.TryGetValue(stop.ProgramCounter, out Types.FunctionType? function))
