@@ -88,10 +88,12 @@ namespace KgdbOe.PowerShell.Commands
             Types.BtfTypeGraph? types = null;
             int returned = 0, skipped = 0;
             bool atWatchedHit = false;
+            bool stoppedByUs = false; // the kernel ran under this watch: a watched stop now is a hit it took
             try
             {
                 if (session.Client.State == TargetState.Stopped)
                     Call(session, session, ErrorCategory.InvalidOperation, (client, ct) => client.ResumeAsync(ct));
+                stoppedByUs = true;
                 while (returned < Count)
                 {
                     TimeSpan wait = limit == null ? TimeSpan.FromHours(1) : limit.Value - clock.Elapsed;
@@ -110,6 +112,7 @@ namespace KgdbOe.PowerShell.Commands
                     if (!(stop.Breakpoint is Breakpoint hit) || !breakpoints.Contains(hit))
                     {
                         // Something else stopped the kernel (another breakpoint, an oops): that stop is the user's to see.
+                        stoppedByUs = false;
                         WriteWarning($"The kernel stopped for something else ({new KernelStop(session, stop)}): the watch ends and the kernel stays stopped.");
                         return;
                     }
@@ -154,7 +157,9 @@ namespace KgdbOe.PowerShell.Commands
             {
                 stats.Elapsed = clock.Elapsed;
                 // Ctrl-C or a failure at a hit: the kernel is never left stopped by the watch.
-                if (atWatchedHit && !session.IsClosed && session.Client.State == TargetState.Stopped)
+                // A stop that came in as Ctrl-C abandoned the wait is one of ours too when it is a watched breakpoint's.
+                bool watchedStop = atWatchedHit || (session.Client.LastStop?.Breakpoint is Breakpoint last && breakpoints.Contains(last) && stoppedByUs);
+                if (watchedStop && !session.IsClosed && session.Client.State == TargetState.Stopped)
                 {
                     try
                     {
