@@ -178,7 +178,9 @@ Describe 'Breakpoints on <Kernel>' -Tag 'Lab', 'Breakpoints' -ForEach @($kernels
             (Wait-LabSsh $go).ExitCode | Should -Be 0
             $hits.Count | Should -Be 200
             $hits.Pid | Sort-Object -Unique | Should -Be $wanted
-            $hits.Command | Sort-Object -Unique | Should -Be 'workload'
+            # Before its exec the pid is still the shell, which asks getppid() itself as it starts (busybox ash's $PPID).
+            $hits.Command | Sort-Object -Unique | Should -BeIn 'sh', 'workload'
+            @($hits | Where-Object Command -eq 'workload').Count | Should -BeGreaterOrEqual 195
             # The other workload's hits were seen and dropped, not missed.
             $stats.Dropped | Should -BeGreaterThan 0
             Write-Host ("    condition: {0} dropped at {1:0.0} ms each, {2} returned at {3:0.0} ms each" -f `
