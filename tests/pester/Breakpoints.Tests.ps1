@@ -193,7 +193,7 @@ Describe 'Breakpoints on <Kernel>' -Tag 'Lab', 'Breakpoints' -ForEach @($kernels
             try {
                 $workload = Start-LabSsh $lab 'workload 3 0'
                 $errors = $null
-                $hits = @(Watch-KernelBreakpoint -Id $bp.Id -Count 1 -Timeout 120 -Condition { throw 'no such thing' } -ErrorVariable errors -ErrorAction SilentlyContinue -Confirm:$false)
+                $hits = @(Watch-KernelBreakpoint -Id $bp.Id -Count 1 -Timeout 30 -Condition { throw 'no such thing' } -ErrorVariable errors -ErrorAction SilentlyContinue -Confirm:$false)
             } finally {
                 if ($session.State -ne 'Stopped') { Suspend-KernelTarget | Out-Null }
                 Remove-KernelBreakpoint -Id $bp.Id -Confirm:$false

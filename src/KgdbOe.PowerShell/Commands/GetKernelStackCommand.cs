@@ -213,6 +213,22 @@ namespace KgdbOe.PowerShell.Commands
             ((session.Symbols.TryGetAddress("ret_from_fork_asm", out ulong a) && a == ip) ||
              (session.Symbols.TryGetAddress("ret_from_fork", out ulong b) && b == ip));
 
+        /// <summary>
+        /// The stopped CPU's stack from <paramref name="registers"/> (read without Hg, so pc is rewound after a software
+        /// breakpoint), with the session's cached ORC tables: for cmdlets that need frames without a pipeline of their own
+        /// (Step-KernelTarget -Out, Watch-KernelBreakpoint -Stack).
+        /// </summary>
+        internal static UnwindResult UnwindStopped(KernelTargetSession session, RegisterSet registers, int maxFrames, System.Threading.CancellationToken ct)
+        {
+            var memory = new ClientMemory(session.Client);
+            var values = new Dictionary<string, ulong>(StringComparer.OrdinalIgnoreCase);
+            foreach (Register r in registers) values[r.Name] = r.Value;
+            var start = new UnwindStart(Value(registers, "rip"), Value(registers, "rsp"), Value(registers, "rbp"), true, values);
+            OrcTable? table = TableOf(session, memory);
+            return new OrcUnwinder(table, ModuleTablesOf(session, memory, table, ct))
+                .UnwindAsync(memory, start, maxFrames, ct, OrcUnwinder.BlockSizeFor(session.Client.MaxReadChunk)).GetAwaiter().GetResult();
+        }
+
         private static OrcTable? TableOf(KernelTargetSession session, ITargetMemory memory)
         {
             if (session.Symbols == null) return null;

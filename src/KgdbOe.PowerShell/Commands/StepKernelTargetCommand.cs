@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
@@ -91,10 +92,22 @@ namespace KgdbOe.PowerShell.Commands
         private KernelStop StepOut(KernelTargetSession session)
         {
             EnsureStopped(session);
-            (ulong pc, ulong sp, string? thread) = Where(session);
-            var frames = InvokeCommand.InvokeScript("param($t) Get-KernelStack -Target $t -MaxFrames 2 -ErrorAction SilentlyContinue", false,
-                PipelineResultTypes.None, null, session).Select(o => o.BaseObject).OfType<KernelStackFrame>().ToArray();
-            if (frames.Length < 2 || !frames[1].Reliable)
+            RegisterSet registers = Call(session, session, ErrorCategory.ReadError, (client, ct) => client.ReadRegistersAsync(null, ct));
+            ulong pc = registers.ProgramCounter;
+            ulong sp = registers.TryGetValue("rsp", out Register? r) && r != null ? r.Value : 0;
+            string? thread = session.Client.LastStop?.ThreadId;
+            Unwind.UnwindResult unwound;
+            try
+            {
+                unwound = GetKernelStackCommand.UnwindStopped(session, registers, 2, Cancellation);
+            }
+            catch (Exception e) when (e is GdbRemoteException || e is InvalidOperationException)
+            {
+                throw Fail(KgdbOeErrorId.NotInFunction, ErrorCategory.ObjectNotFound, "0x" + pc.ToString("x16"),
+                    $"Cannot step out of {Show(session, pc)}: its stack cannot be unwound ({e.Message}).", e);
+            }
+            IReadOnlyList<Unwind.StackFrame> frames = unwound.Frames;
+            if (frames.Count < 2 || !frames[1].Reliable)
                 throw Fail(KgdbOeErrorId.NotInFunction, ErrorCategory.ObjectNotFound, "0x" + pc.ToString("x16"),
                     $"Cannot step out of {Show(session, pc)}: its caller cannot be found (no ORC data for it, or the stack ends here).");
             ulong returnAddress = frames[1].Pc;

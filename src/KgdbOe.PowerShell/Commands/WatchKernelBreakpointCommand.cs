@@ -134,8 +134,11 @@ namespace KgdbOe.PowerShell.Commands
                         continue;
                     }
                     if (Stack)
-                        record.Stack = InvokeCommand.InvokeScript("param($t) Get-KernelStack -Target $t -ErrorAction SilentlyContinue", false,
-                            PipelineResultTypes.None, null, session).Select(o => o.BaseObject).OfType<KernelStackFrame>().ToArray();
+                    {
+                        RegisterSet registers = Call(session, session, ErrorCategory.ReadError, (client, ct) => client.ReadRegistersAsync(null, ct));
+                        Unwind.UnwindResult unwound = GetKernelStackCommand.UnwindStopped(session, registers, 64, Cancellation);
+                        record.Stack = unwound.Frames.Select(f => new KernelStackFrame(session, f, stop.ThreadId, record.Cpu)).ToArray();
+                    }
                     returned++;
                     stats.Returned++;
                     Resume(session, ref atWatchedHit);
