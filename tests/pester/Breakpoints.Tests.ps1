@@ -265,7 +265,9 @@ Describe 'Breakpoints on <Kernel>' -Tag 'Lab', 'Breakpoints' -ForEach @($kernels
         It 'steps out of the function to just after the call in its caller (-Out)' {
             $frames = @(Get-KernelStack -MaxFrames 3)
             $return = $frames[1].Pc
-            $stop = Step-KernelTarget -Out -Confirm:$false
+            $outErrors = $null
+            $stop = Step-KernelTarget -Out -Confirm:$false -ErrorVariable outErrors -ErrorAction SilentlyContinue
+            $outErrors | Should -BeNullOrEmpty -Because "$outErrors"
             $stop.ProgramCounter | Should -Be $return
             $stop.Pid | Should -Be $entry.Pid
             $stop.Location | Should -BeLike "$($frames[1].Function)+0x*"

@@ -87,11 +87,12 @@ namespace KgdbOe.Client
         /// <paramref name="onHit"/> runs with the target stopped, and when it returns true the target is resumed and the
         /// stop is never returned to a waiter.
         /// </summary>
-        internal async Task<Breakpoint> SetInternalBreakpointAsync(ulong address, Func<StopEvent, CancellationToken, Task<bool>> onHit, CancellationToken ct)
+        internal async Task<Breakpoint> SetInternalBreakpointAsync(ulong address, Func<StopEvent, CancellationToken, Task<bool>> onHit, CancellationToken ct,
+            BreakpointKind kind = BreakpointKind.Software)
         {
             EnsureStopped("set a breakpoint");
             Breakpoint bp;
-            lock (_gate) bp = new Breakpoint(_nextBreakpointId++, BreakpointKind.Software, address, 1) { OnHit = onHit };
+            lock (_gate) bp = new Breakpoint(_nextBreakpointId++, kind, address, 1) { OnHit = onHit };
             await SendBreakpointPacketAsync('Z', bp, ct).ConfigureAwait(false);
             lock (_gate) _breakpoints.Add(bp);
             return bp;

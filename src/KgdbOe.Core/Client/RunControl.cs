@@ -268,7 +268,16 @@ namespace KgdbOe.Client
                 }
                 return false;
             }
-            temporary = await _client.SetInternalBreakpointAsync(address, OnHitAsync, ct).ConfigureAwait(false);
+            try
+            {
+                temporary = await _client.SetInternalBreakpointAsync(address, OnHitAsync, ct).ConfigureAwait(false);
+            }
+            catch (TargetErrorException) when (_client.Dialect.SupportsKind(BreakpointKind.Hardware))
+            {
+                // KGDB refuses an int3 in code it must not trap in (the kprobe blocklist, noinstr text such as
+                // do_syscall_64 and x64_sys_call, where a system call's return address lies): a debug register is allowed there.
+                temporary = await _client.SetInternalBreakpointAsync(address, OnHitAsync, ct, BreakpointKind.Hardware).ConfigureAwait(false);
+            }
             StopEvent result;
             try
             {
