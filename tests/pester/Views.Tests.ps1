@@ -128,6 +128,9 @@ Describe 'Views of objects from <Name>' -Tag 'Lab', 'Views' -ForEach @(
             if ($viaGdbStub -or $stop.Pid -eq $workloadPid) { $hit = $stop }
         }
         $objects.KernelStop = @($interrupt, $hit)
+        # The collecting mode's records: two hits, after which the kernel runs on; the next hit stops it again.
+        $objects.KernelBreakpointHit = @(Watch-KernelBreakpoint -Target $session -InputObject $breakpoint -Count 2 -Timeout 120 -Confirm:$false)
+        $null = Wait-KernelTarget -Target $session -Timeout 60
         # Set while stopped and removed before any resume: it only has to be shown.
         $watchpoint = Set-KernelBreakpoint -Target $session panic_timeout -Kind WriteWatch -Length 4 -Confirm:$false
         $objects.KernelBreakpoint = @($breakpoint, $watchpoint)
@@ -181,7 +184,7 @@ Describe 'Views of objects from <Name>' -Tag 'Lab', 'Views' -ForEach @(
 
     It '<_> reads well in its table, list and default views' -ForEach @(
         'KgdboeInstallation', 'KernelTargetSession', 'KernelStop', 'KernelRegister', 'KernelThread', 'KernelSymbol', 'KernelMemoryBlock', 'KernelBreakpoint',
-        'KernelTypeInfo', 'KernelTask', 'KernelLogRecord', 'KernelInstruction', 'KernelModule', 'KernelStackFrame'
+        'KernelTypeInfo', 'KernelTask', 'KernelLogRecord', 'KernelInstruction', 'KernelModule', 'KernelStackFrame', 'KernelBreakpointHit'
     ) {
         if (-not $objects.Contains($_)) { Set-ItResult -Skipped -Because "$Name does not make one (see 'made one object of each output type')"; return }
         foreach ($view in $renderings[$_].Keys) { Assert-ReadsWell $renderings[$_][$view] $view }
