@@ -20,7 +20,8 @@ tests/bench/Measure-Collect.ps1 -LabName bp-6.12 -Hits 200 -Repeat 3
 param(
     [Parameter(Mandatory)] [string] $LabName,
     [int] $Hits = 200,
-    [int] $Repeat = 3
+    [int] $Repeat = 3,
+    [ValidateSet('Software', 'Hardware')] [string[]] $Kinds = @('Software', 'Hardware')
 )
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
@@ -41,7 +42,7 @@ function Get-Median([double[]] $v) { $s = @($v | Sort-Object); if ($s.Count % 2)
 Invoke-LabSsh -Lab $lab -Command 'killall workload 2>/dev/null; setsid workload 0 </dev/null >/dev/null 2>&1 & true' | Out-Null
 $rows = [Collections.Generic.List[object]]::new()
 try {
-    foreach ($kind in 'Software', 'Hardware') {
+    foreach ($kind in $Kinds) {
         foreach ($condition in $null, { $_.Command -eq 'workload' }) {
             $session = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $lab.DebugPort -SystemMap $lab.SystemMap
             try {
@@ -88,11 +89,16 @@ try {
             }
             Start-Sleep -Seconds 1
         }
-        $gdbCollect = Measure-GdbCollect -Port $lab.DebugPort -Address $address -Hits $Hits -Repeat $Repeat -WorkDir $work -Hardware:($kind -eq 'Hardware')
-        $rows.Add([pscustomobject]@{ What = "gdb commands/printf/continue, $kind"; HitsPerSecond = [math]::Round((Get-Median $gdbCollect.PerSecond), 2); ClientMsPerHit = $null; RequestsPerHit = $null })
+        # A gdb side that fails is a row saying so; the other figures still count.
+        try {
+            $gdbCollect = Measure-GdbCollect -Port $lab.DebugPort -Address $address -Hits $Hits -Repeat $Repeat -WorkDir $work -Hardware:($kind -eq 'Hardware')
+            $rows.Add([pscustomobject]@{ What = "gdb commands/printf/continue, $kind"; HitsPerSecond = [math]::Round((Get-Median $gdbCollect.PerSecond), 2); ClientMsPerHit = $null; RequestsPerHit = $null })
+        } catch { $rows.Add([pscustomobject]@{ What = "gdb commands/printf/continue, $kind FAILED: $(($_.Exception.Message -split "`n")[0])"; HitsPerSecond = $null; ClientMsPerHit = $null; RequestsPerHit = $null }) }
         Start-Sleep -Seconds 1
-        $gdbIgnore = Measure-GdbHitContinue -Port $lab.DebugPort -Address $address -Hits $Hits -Repeat $Repeat -WorkDir $work -Hardware:($kind -eq 'Hardware')
-        $rows.Add([pscustomobject]@{ What = "gdb ignore (no record), $kind"; HitsPerSecond = [math]::Round((Get-Median $gdbIgnore.PerSecond), 2); ClientMsPerHit = $null; RequestsPerHit = $null })
+        try {
+            $gdbIgnore = Measure-GdbHitContinue -Port $lab.DebugPort -Address $address -Hits $Hits -Repeat $Repeat -WorkDir $work -Hardware:($kind -eq 'Hardware')
+            $rows.Add([pscustomobject]@{ What = "gdb ignore (no record), $kind"; HitsPerSecond = [math]::Round((Get-Median $gdbIgnore.PerSecond), 2); ClientMsPerHit = $null; RequestsPerHit = $null })
+        } catch { $rows.Add([pscustomobject]@{ What = "gdb ignore, $kind FAILED: $(($_.Exception.Message -split "`n")[0])"; HitsPerSecond = $null; ClientMsPerHit = $null; RequestsPerHit = $null }) }
         Start-Sleep -Seconds 1
     }
 } finally {
