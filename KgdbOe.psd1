@@ -43,6 +43,7 @@
         'Get-KernelTask'
         'Get-KernelLog'
         'Get-KernelModule'
+        'Start-KernelGdbBridge'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
