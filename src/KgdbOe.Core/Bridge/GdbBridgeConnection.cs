@@ -191,9 +191,48 @@ namespace KgdbOe.Bridge
             }
             if (!_noAck) await WriteAsync(new[] { (byte)'+' }, ct).ConfigureAwait(false);
             Requests++;
-            string? reply = await AnswerAsync(input.Payload!, ct).ConfigureAwait(false);
+            string? reply;
+            using (var answered = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                Task keepAlive = KeepAliveAsync(answered.Token);
+                try
+                {
+                    reply = await AnswerAsync(input.Payload!, ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    answered.Cancel();
+                    await keepAlive.ConfigureAwait(false);
+                }
+            }
             if (reply != null) await ReplyAsync(reply, ct).ConfigureAwait(false);
         }
+
+        /// <summary>
+        /// gdb gives up on a reply after its remotetimeout (2 s) without a byte, three times over,
+        /// and then takes the late reply for the answer to its next request ("Ignoring packet error",
+        /// then "Malformed response to offset query"): one behind for good. Over a lossy link one
+        /// request can take longer (resends, a thread list read twice). While gdb waits for the
+        /// start of a packet it skips every byte that is not '$' and waits again (remote.c,
+        /// getpkt), so a '+' every half second keeps it waiting without meaning anything.
+        /// </summary>
+        private async Task KeepAliveAsync(CancellationToken ct)
+        {
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(KeepAliveInterval, ct).ConfigureAwait(false);
+                    await WriteAsync(new[] { (byte)'+' }, ct).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) { }
+            catch (IOException) { }
+            catch (ObjectDisposedException) { }
+        }
+
+        private static readonly TimeSpan KeepAliveInterval = TimeSpan.FromMilliseconds(500);
+        private readonly SemaphoreSlim _writing = new SemaphoreSlim(1, 1);
 
         private async Task ReplyAsync(string payload, CancellationToken ct)
         {
@@ -202,10 +241,19 @@ namespace KgdbOe.Bridge
             await WriteAsync(framed, ct).ConfigureAwait(false);
         }
 
+        /// <summary>One write at a time: a keep-alive byte never lands inside a reply. _writing guards the stream's output.</summary>
         private async Task WriteAsync(byte[] data, CancellationToken ct)
         {
-            await _stream.WriteAsync(data, 0, data.Length, ct).ConfigureAwait(false);
-            await _stream.FlushAsync(ct).ConfigureAwait(false);
+            await _writing.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                await _stream.WriteAsync(data, 0, data.Length, ct).ConfigureAwait(false);
+                await _stream.FlushAsync(ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                _writing.Release();
+            }
         }
 
         // ---- requests ---------------------------------------------------------------------------
@@ -299,7 +347,23 @@ namespace KgdbOe.Bridge
         /// <summary>The thread the stub has selected for g and p (what the bridge last sent it).</summary>
         private string _stubSelected = "";
 
-        private string CacheKey(string p) => p == "g" || p[0] == 'p' ? _selected + "|" + p : p;
+        private string CacheKey(string p) =>
+            p == "g" || p[0] == 'p' ? ThreadNumber(_selected) + "|" + p :
+            p.StartsWith("qThreadExtraInfo,", StringComparison.Ordinal) ? ThreadInfoKey(p.Substring(17)) : p;
+
+        private static string ThreadInfoKey(string id) => "qThreadExtraInfo," + ThreadNumber(id);
+
+        /// <summary>
+        /// One spelling per thread: the stub lists CPU 0 as "fffffffe" and tasks as "01", gdb asks
+        /// for "-2" and "1" (32-bit thread ids, kernel/debug/gdbstub.c).
+        /// </summary>
+        private static string ThreadNumber(string id)
+        {
+            bool negative = id.StartsWith("-", StringComparison.Ordinal);
+            if (!Hex.TryParseNumber(negative ? id.Substring(1) : id, out ulong value)) return id;
+            long n = negative ? -(long)value : value > 0x7fffffff && value <= 0xffffffff ? (long)(int)(uint)value : (long)value;
+            return n.ToString(CultureInfo.InvariantCulture);
+        }
 
         private async Task<string> ReadMemoryAsync(string p, CancellationToken ct)
         {
@@ -327,12 +391,27 @@ namespace KgdbOe.Bridge
         {
             if (_threads == null)
             {
-                _threads = new List<string>();
-                foreach (TargetThread t in await _client.GetThreadsAsync(ct).ConfigureAwait(false))
+                // The KGDB stub pages qsThreadInfo with state, so a request resent on a lossy link
+                // skips a page without a trace. Nothing runs while stopped, so the list cannot
+                // change: read it until a read adds nothing new (at most 4 times), keep the union,
+                // and make sure the thread that stopped is in it (gdb asserts otherwise).
+                var threads = new List<string>();
+                var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                for (int read = 0; read < 4; read++)
                 {
-                    _threads.Add(t.Id);
-                    if (t.Name != null) _cache["qThreadExtraInfo," + t.Id] = Hex.Encode(t.Name);
+                    int added = 0;
+                    foreach (TargetThread t in await _client.GetThreadsAsync(ct).ConfigureAwait(false))
+                    {
+                        if (!seen.Add(t.Id)) continue;
+                        threads.Add(t.Id);
+                        added++;
+                        if (t.Name != null) _cache[ThreadInfoKey(t.Id)] = Hex.Encode(t.Name);
+                    }
+                    if (read > 0 && added == 0) break;
                 }
+                string? stopped = _client.LastStop?.ThreadId;
+                if (stopped != null && seen.Add(stopped)) threads.Add(stopped);
+                _threads = threads;
             }
             const int perPage = 64;
             if (_threadPage * perPage >= _threads.Count) return "l";

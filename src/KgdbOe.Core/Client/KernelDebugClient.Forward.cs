@@ -37,6 +37,9 @@ namespace KgdbOe.Client
                    p.StartsWith("vKill", StringComparison.Ordinal);
         }
 
+        /// <summary>Hex-encoded text (a thread's name), empty, or an error: never a late "QC..." or "OK".</summary>
+        private static readonly ReplyShape HexText = ReplyShape.Custom("hex text", p => p.Length == 0 || Replies.IsError(p) || (p.Length % 2 == 0 && Hex.IsHex(p)));
+
         /// <summary>What a valid reply looks like, so a late reply to an earlier request is not taken.</summary>
         private static ReplyShape ShapeOf(string p)
         {
@@ -58,6 +61,7 @@ namespace KgdbOe.Client
             }
             if (p == "qfThreadInfo" || p == "qsThreadInfo") return ReplyShape.ThreadList;
             if (p == "qC") return ReplyShape.CurrentThread;
+            if (p.StartsWith("qThreadExtraInfo", StringComparison.Ordinal)) return HexText;
             return ReplyShape.Any;
         }
     }
