@@ -35,6 +35,18 @@
  *     ignored, except a qSupported once the attached peer has been silent
  *     for KGDBOE_TAKEOVER_NS (a gdb that was killed must not leave the
  *     kernel stopped for good; a live one is never disturbed).
+ *   - From the attached peer while stopped: a copy of the request the stub
+ *     is working on, or whose answer gdb has not acked yet, is dropped.
+ *     gdb resends a request when no '+' came within its remotetimeout (2 s;
+ *     under load a stop or an answer takes longer), and the stub would
+ *     answer each copy: gdb then takes the second answer for the answer
+ *     to its next request, and the conversation stays one behind for good
+ *     (what made stock gdb's hit loop go in circles on a loaded machine).
+ *     gdb sends a new request only after it read and acked the previous
+ *     answer, so a copy that arrives before that ack is always a resend;
+ *     a datagram that starts with '+' (an ack, KgdbOe's client sends one
+ *     in front of each request) is never taken for one. If the answer was
+ *     lost, the re-NAK (kgdboe_net.c) sends it again.
  *   - From the attached peer: everything while stopped goes to the stub,
  *     but an opener only once per session; while running only a 0x03
  *     matters (a break-in request). gdb resends qSupported when its
@@ -75,6 +87,19 @@ struct kgdboe_peer kgdboe_peer;
  */
 static unsigned int openers_seen;
 
+/*
+ * The request the stub read last (its checksum and length), and whether
+ * gdb has not acked an answer since; guarded by rx_lock.
+ */
+static struct {
+	enum { IN_IDLE, IN_BODY, IN_SUM_HI, IN_SUM_LO } state;
+	u8 sum;
+	unsigned int len;
+	u8 last_sum;
+	unsigned int last_len;
+	bool in_flight;
+} req;
+
 /* The session that ended last; guarded by rx_lock. */
 static struct {
 	bool valid;
@@ -84,6 +109,30 @@ static struct {
 } ended;
 
 static const char kgdboe_hello[] = "qSupported";
+
+/* Follows what the stub reads: requests, and gdb's acks of answers. */
+void kgdboe_session_stub_read(u8 c)
+{
+	if (c == '$') {
+		req.state = IN_BODY;
+		req.sum = 0;
+		req.len = 0;
+	} else if (req.state == IN_BODY && c == '#') {
+		req.state = IN_SUM_HI;
+	} else if (req.state == IN_BODY) {
+		req.sum += c;
+		req.len++;
+	} else if (req.state == IN_SUM_HI) {
+		req.state = IN_SUM_LO;
+	} else if (req.state == IN_SUM_LO) {
+		req.state = IN_IDLE;
+		req.last_sum = req.sum;
+		req.last_len = req.len;
+		req.in_flight = true;
+	} else if (c == '+') {
+		req.in_flight = false;
+	}
+}
 
 /* What the first complete packet of a datagram is. */
 enum kgdboe_first {
@@ -112,9 +161,14 @@ static bool has_break(const struct sk_buff *skb, unsigned int off,
 	return false;
 }
 
-/* What the payload's first packet with a right checksum is. */
-static enum kgdboe_first scan(const struct sk_buff *skb, unsigned int off,
-			      unsigned int len)
+/*
+ * What the payload's first packet with a right checksum is; *lead is its
+ * first byte, *sum_out and *len_out the packet's checksum and body length.
+ */
+static enum kgdboe_first scan_packet(const struct sk_buff *skb,
+				     unsigned int off, unsigned int len,
+				     u8 *lead, u8 *sum_out,
+				     unsigned int *len_out)
 {
 	enum { IDLE, BODY, SUM_HI, SUM_LO } state = IDLE;
 	const unsigned int hello_len = sizeof(kgdboe_hello) - 1;
@@ -123,6 +177,9 @@ static enum kgdboe_first scan(const struct sk_buff *skb, unsigned int off,
 	bool hello = false;
 	int digit;
 
+	*lead = 0;
+	if (len && skb_copy_bits(skb, off, lead, 1))
+		return FIRST_NONE;
 	while (len) {
 		chunk = min_t(unsigned int, len, sizeof(buf));
 		if (skb_copy_bits(skb, off, buf, chunk))
@@ -162,6 +219,8 @@ static enum kgdboe_first scan(const struct sk_buff *skb, unsigned int off,
 	return FIRST_NONE;
 
 complete:
+	*sum_out = sum;
+	*len_out = body;
 	if (hello)
 		return FIRST_HELLO;
 	return body == 1 && first == '?' ? FIRST_STATUS : FIRST_OTHER;
@@ -185,6 +244,7 @@ static void attach(const struct sk_buff *skb, __be32 saddr, __be16 sport,
 	kgdboe_peer.port = sport;
 	ether_addr_copy(kgdboe_peer.mac, eth_hdr(skb)->h_source);
 	kgdboe_peer.heard = now;
+	req.in_flight = false;
 	pr_info("peer %pI4:%u %s\n", &saddr, ntohs(sport), how);
 }
 
@@ -198,9 +258,30 @@ static bool opens(enum kgdboe_first first, __be32 saddr, __be16 sport,
 	return first == FIRST_HELLO || first == FIRST_STATUS;
 }
 
-/* The attached peer's datagram while stopped: a repeated opener is a copy. */
-static enum kgdboe_rx once_per_session(enum kgdboe_first first)
+static enum kgdboe_first scan(const struct sk_buff *skb, unsigned int off,
+			      unsigned int len)
 {
+	unsigned int body;
+	u8 lead, sum;
+
+	return scan_packet(skb, off, len, &lead, &sum, &body);
+}
+
+/*
+ * The attached peer's datagram while stopped: a copy of the request in
+ * flight, or a repeated opener, is dropped.
+ */
+static enum kgdboe_rx stopped_rx(const struct sk_buff *skb, unsigned int off,
+				 unsigned int len)
+{
+	enum kgdboe_first first;
+	unsigned int body;
+	u8 lead, sum;
+
+	first = scan_packet(skb, off, len, &lead, &sum, &body);
+	if (first != FIRST_NONE && lead == '$' && req.in_flight &&
+	    sum == req.last_sum && body == req.last_len)
+		return KGDBOE_RX_DROP;
 	if (first != FIRST_HELLO && first != FIRST_STATUS)
 		return KGDBOE_RX_QUEUE;
 	if (openers_seen & BIT(first))
@@ -220,7 +301,7 @@ enum kgdboe_rx kgdboe_session_rx(const struct sk_buff *skb, __be32 saddr,
 	    kgdboe_peer.port == sport) {
 		kgdboe_peer.heard = now;
 		if (stopped)
-			return once_per_session(scan(skb, off, len));
+			return stopped_rx(skb, off, len);
 		/* While running, only an interrupt request matters. */
 		return has_break(skb, off, len) ? KGDBOE_RX_BREAK :
 						  KGDBOE_RX_DROP;

@@ -178,6 +178,33 @@ Describe 'kgdboe raw mode on <Kernel> with <Nic>' -Tag 'Lab', 'Module', 'RawMode
         Test-SshWithin5s $lab | Should -BeTrue
     }
 
+    It 'answers a request resent before its answer was acked once, with no NAK that would make gdb resend the next' {
+        # gdb resends a request when no '+' came within its 2 s remotetimeout (a loaded machine).
+        # The stub, waiting for the ack of its answer, took the copy's '$' for a new gdb: it sent
+        # '-' and dropped the copy; gdb then resent its next request on that '-', and the next, a
+        # cascade in which a copy arriving after an ack got a second answer: one behind for good.
+        $address = Get-LabRuntimeAddress $lab 'linux_banner'
+        $read = 'm{0:x},8' -f $address
+        $sum = 0; foreach ($c in [Text.Encoding]::ASCII.GetBytes($read)) { $sum = ($sum + $c) % 256 }
+        $readPacket = '${0}#{1:x2}' -f $read, $sum
+        $seen = Invoke-RawConversation $lab.DebugPort {
+            param($send, $await)
+            $null = & $await '$qSupported#37' '\$#00' 60
+            # The request and its resend before any ack; then the ack, and the next request.
+            & $send $readPacket
+            & $send $readPacket
+            Start-Sleep -Milliseconds 500
+            $reply = & $await $null '\$[0-9a-f]{16}#[0-9a-f]{2}' 30
+            Start-Sleep -Milliseconds 500
+            $next = & $await '$qC#b4' '\$QC[0-9a-f]+#[0-9a-f]{2}' 30
+            $null = & $await '$D#44' '\$OK#9a' 30
+            [pscustomobject]@{ Reply = $reply; Next = $next }
+        }
+        ([regex]::Matches($seen.Reply + $seen.Next, '\$[0-9a-f]{16}#')).Count | Should -Be 1 -Because "one answer to the read ($($seen | Out-String))"
+        ($seen.Reply + $seen.Next) | Should -Not -Match '-' -Because "no NAK ($($seen | Out-String))"
+        Test-SshWithin5s $lab | Should -BeTrue
+    }
+
     It 'hits and continues a breakpoint 200 times with stock gdb under network load, <Loops> times' {
         $results = foreach ($i in 1..$Loops) {
             $soak = & (Join-Path $script:ToolDir 'gdb-soak.ps1') -Lab $lab -Count 200 -Load
