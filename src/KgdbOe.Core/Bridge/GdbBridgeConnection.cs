@@ -299,7 +299,7 @@ namespace KgdbOe.Bridge
                 p.StartsWith("R", StringComparison.Ordinal) || p == "3" || p.StartsWith("v", StringComparison.Ordinal))
                 return ""; // resume at an address, reboot, kdb, other v packets: not offered
             if (p.StartsWith("m", StringComparison.Ordinal)) return await ReadMemoryAsync(p, ct).ConfigureAwait(false);
-            if (p == "qfThreadInfo") { _threads = null; _threadPage = 0; return await ThreadPageAsync(ct).ConfigureAwait(false); }
+            if (p == "qfThreadInfo") { _threadPage = 0; return await ThreadPageAsync(ct).ConfigureAwait(false); }
             if (p == "qsThreadInfo") return await ThreadPageAsync(ct).ConfigureAwait(false);
             return await ForwardAsync(p, ct).ConfigureAwait(false);
         }
@@ -372,18 +372,30 @@ namespace KgdbOe.Bridge
                 !Hex.TryParseNumber(p.Substring(comma + 1), out ulong length) || length > PacketSize / 2)
                 return "E22";
             if (length == 0) return "";
-            try
+            // gdb tries to read at pc 0 for every blocked task in "info threads" (their saved rip
+            // is 0): an address the stub refused stays refused while nothing runs, so the refusal
+            // is kept until the next resume. Readable memory is always read again.
+            if (_cache.TryGetValue(p, out string? refused)) return refused;
+            // An error reply cannot be told from a late copy of an earlier one (a lossy link
+            // duplicates): a refusal counts only when a second read is refused too.
+            for (int attempt = 1; ; attempt++)
             {
-                byte[] bytes = await _client.ReadMemoryAsync(address, (int)length, null, ct).ConfigureAwait(false);
-                return Hex.Encode(bytes);
-            }
-            catch (TargetErrorException e)
-            {
-                return "E" + (e.ErrorCode & 0xff).ToString("x2", CultureInfo.InvariantCulture);
-            }
-            catch (TargetTimeoutException)
-            {
-                return "E05";
+                try
+                {
+                    byte[] bytes = await _client.ReadMemoryAsync(address, (int)length, null, ct).ConfigureAwait(false);
+                    return Hex.Encode(bytes);
+                }
+                catch (TargetErrorException e) when (attempt >= 2)
+                {
+                    return _cache[p] = "E" + (e.ErrorCode & 0xff).ToString("x2", CultureInfo.InvariantCulture);
+                }
+                catch (TargetErrorException)
+                {
+                }
+                catch (TargetTimeoutException)
+                {
+                    return "E05";
+                }
             }
         }
 
