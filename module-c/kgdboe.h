@@ -71,7 +71,6 @@ enum kgdboe_rx {
 enum kgdboe_rx kgdboe_session_rx(const struct sk_buff *skb, __be32 saddr,
 				 __be16 sport, unsigned int off,
 				 unsigned int len, bool stopped, bool closing);
-void kgdboe_session_stub_read(u8 c);
 void kgdboe_session_end(void);
 void kgdboe_session_log_mode(void);
 

@@ -613,10 +613,8 @@ int kgdboe_net_read_char(void)
 	}
 	if (!spin_trylock(&rx_lock))
 		return NO_POLL_CHAR;
-	if (rx_used()) {
+	if (rx_used())
 		c = rx_ring[rx_tail++ & (KGDBOE_RX_RING - 1)];
-		kgdboe_session_stub_read(c);
-	}
 	spin_unlock(&rx_lock);
 	if (c == NO_POLL_CHAR)
 		return renak_due() ? '-' : NO_POLL_CHAR;

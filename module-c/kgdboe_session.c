@@ -35,15 +35,17 @@
  *     ignored, except a qSupported once the attached peer has been silent
  *     for KGDBOE_TAKEOVER_NS (a gdb that was killed must not leave the
  *     kernel stopped for good; a live one is never disturbed).
- *   - From the attached peer while stopped: a copy of the request the stub
- *     is working on, or whose answer gdb has not acked yet, is dropped.
+ *   - From the attached peer while stopped: a copy of the last request
+ *     queued for the stub, with no ack from the peer in between, is
+ *     dropped.
  *     gdb resends a request when no '+' came within its remotetimeout (2 s;
  *     under load a stop or an answer takes longer), and the stub would
  *     answer each copy: gdb then takes the second answer for the answer
  *     to its next request, and the conversation stays one behind for good
  *     (what made stock gdb's hit loop go in circles on a loaded machine).
  *     gdb sends a new request only after it read and acked the previous
- *     answer, so a copy that arrives before that ack is always a resend;
+ *     answer, so a copy that arrives before that ack (two copies in one
+ *     poll, or one while the stub works or waits) is always a resend;
  *     a datagram that starts with '+' (an ack, KgdbOe's client sends one
  *     in front of each request) is never taken for one. If the answer was
  *     lost, the re-NAK (kgdboe_net.c) sends it again.
@@ -88,17 +90,15 @@ struct kgdboe_peer kgdboe_peer;
 static unsigned int openers_seen;
 
 /*
- * The request the stub read last (its checksum and length), and whether
- * gdb has not acked an answer since; guarded by rx_lock.
+ * The last request queued for the stub from the attached peer (checksum and
+ * body length), valid until the peer acks an answer ('+'); guarded by
+ * rx_lock.
  */
 static struct {
-	enum { IN_IDLE, IN_BODY, IN_SUM_HI, IN_SUM_LO } state;
+	bool valid;
 	u8 sum;
 	unsigned int len;
-	u8 last_sum;
-	unsigned int last_len;
-	bool in_flight;
-} req;
+} queued;
 
 /* The session that ended last; guarded by rx_lock. */
 static struct {
@@ -109,30 +109,6 @@ static struct {
 } ended;
 
 static const char kgdboe_hello[] = "qSupported";
-
-/* Follows what the stub reads: requests, and gdb's acks of answers. */
-void kgdboe_session_stub_read(u8 c)
-{
-	if (c == '$') {
-		req.state = IN_BODY;
-		req.sum = 0;
-		req.len = 0;
-	} else if (req.state == IN_BODY && c == '#') {
-		req.state = IN_SUM_HI;
-	} else if (req.state == IN_BODY) {
-		req.sum += c;
-		req.len++;
-	} else if (req.state == IN_SUM_HI) {
-		req.state = IN_SUM_LO;
-	} else if (req.state == IN_SUM_LO) {
-		req.state = IN_IDLE;
-		req.last_sum = req.sum;
-		req.last_len = req.len;
-		req.in_flight = true;
-	} else if (c == '+') {
-		req.in_flight = false;
-	}
-}
 
 /* What the first complete packet of a datagram is. */
 enum kgdboe_first {
@@ -244,7 +220,7 @@ static void attach(const struct sk_buff *skb, __be32 saddr, __be16 sport,
 	kgdboe_peer.port = sport;
 	ether_addr_copy(kgdboe_peer.mac, eth_hdr(skb)->h_source);
 	kgdboe_peer.heard = now;
-	req.in_flight = false;
+	queued.valid = false;
 	pr_info("peer %pI4:%u %s\n", &saddr, ntohs(sport), how);
 }
 
@@ -279,9 +255,16 @@ static enum kgdboe_rx stopped_rx(const struct sk_buff *skb, unsigned int off,
 	u8 lead, sum;
 
 	first = scan_packet(skb, off, len, &lead, &sum, &body);
-	if (first != FIRST_NONE && lead == '$' && req.in_flight &&
-	    sum == req.last_sum && body == req.last_len)
-		return KGDBOE_RX_DROP;
+	if (lead == '+')
+		queued.valid = false;
+	if (first != FIRST_NONE) {
+		if (lead == '$' && queued.valid && sum == queued.sum &&
+		    body == queued.len)
+			return KGDBOE_RX_DROP;
+		queued.valid = true;
+		queued.sum = sum;
+		queued.len = body;
+	}
 	if (first != FIRST_HELLO && first != FIRST_STATUS)
 		return KGDBOE_RX_QUEUE;
 	if (openers_seen & BIT(first))
