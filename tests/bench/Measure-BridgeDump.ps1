@@ -43,7 +43,7 @@ function Measure-BridgedDump($Target, [string] $File) {
     try {
         $deadline = [DateTime]::UtcNow.AddSeconds(60)
         while (-not ((Receive-Job $job -Keep 2>&1) -match 'Serving')) {
-            if ([DateTime]::UtcNow -gt $deadline -or $job.State -in 'Failed', 'Completed') { throw "bridge bench: no bridge on $port: $(Receive-Job $job 2>&1)" }
+            if ([DateTime]::UtcNow -gt $deadline -or $job.State -in 'Failed', 'Completed') { throw "bridge bench: no bridge on ${port}: $(Receive-Job $job 2>&1)" }
             Start-Sleep -Milliseconds 100
         }
         $script = Join-Path $work 'dump.gdb'
