@@ -24,6 +24,8 @@ param(
     [double] $DuplicatePercent = 5,
     [double] $ReorderPercent = 5,
     [string] $PackageDir = (Split-Path -Parent (Get-Module KgdbOe).Path),
+    # Reads in flight at once in both sessions (Connect-KernelTarget -ReadWindow).
+    [int] $ReadWindow = 8,
     [int] $TimeoutSeconds = 900
 )
 Set-StrictMode -Version Latest
@@ -67,13 +69,13 @@ function Measure-BridgedDump($Target, [string] $File) {
 
 $proxy = $null; $clean = $null; $lossy = $null
 try {
-    $clean = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $Lab.DebugPort -ConnectTimeout 60
+    $clean = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $Lab.DebugPort -ConnectTimeout 60 -ReadWindow $ReadWindow
     $reference = Join-Path $work 'clean-1.bin'
     $cleanSeconds = foreach ($i in 1..$Repeat) { Measure-BridgedDump $clean (Join-Path $work "clean-$i.bin") }
     Disconnect-KernelTarget -Target $clean
     $clean = $null
     $proxy = Start-LossyProxy -TargetPort $Lab.DebugPort -LossPercent $LossPercent -DuplicatePercent $DuplicatePercent -ReorderPercent $ReorderPercent -Seed 21
-    $lossy = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $proxy.Port -ConnectTimeout 120
+    $lossy = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $proxy.Port -ConnectTimeout 120 -ReadWindow $ReadWindow
     $lossySeconds = foreach ($i in 1..$Repeat) { Measure-BridgedDump $lossy (Join-Path $work "lossy-$i.bin") }
     $expected = [IO.File]::ReadAllBytes($reference)
     $exact = $true
@@ -88,7 +90,7 @@ try {
         Link = "$LossPercent % loss, $DuplicatePercent % duplication, $ReorderPercent % reordering each way"
         CleanSeconds = @($cleanSeconds | ForEach-Object { [math]::Round($_, 2) }); LossySeconds = @($lossySeconds | ForEach-Object { [math]::Round($_, 2) })
         CleanMedian = [math]::Round($cleanMedian, 2); LossyMedian = [math]::Round($lossyMedian, 2)
-        Ratio = [math]::Round($lossyMedian / $cleanMedian, 2)
+        Ratio = [math]::Round($lossyMedian / $cleanMedian, 2); ReadWindow = $ReadWindow
         ByteExact = $exact; LossyClientStatistics = $stats
     }
 } finally {
