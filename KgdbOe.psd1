@@ -44,6 +44,7 @@
         'Get-KernelTask'
         'Get-KernelLog'
         'Get-KernelModule'
+        'Start-KernelGdbBridge'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

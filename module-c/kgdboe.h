@@ -3,7 +3,8 @@
  * What the parts of kgdboe share.
  *
  * kgdboe_main.c        parameters, load/unload, the struct kgdb_io callbacks
- * kgdboe_net.c         the wire: receive, session, ARP, one datagram per flush
+ * kgdboe_net.c         the wire: receive ring, ARP, one datagram per flush
+ * kgdboe_session.c     raw mode: who may attach, what a datagram may do
  * kgdboe_sync.c        keeping other CPUs out of the NIC driver while stopped
  * kgdboe_park.c        parking the other CPUs where they hold no irq-safe lock
  * kgdboe_single_core.c safety mode: all CPUs but 0 offline while loaded
@@ -45,6 +46,33 @@ void kgdboe_net_enter(void);
 void kgdboe_net_leave(bool session_over);
 bool kgdboe_net_stepping(void);
 void kgdboe_net_poll(void);
+
+/* kgdboe_session.c; every call with kgdboe_net.c's rx_lock held */
+struct kgdboe_peer {
+	bool attached;
+	__be32 ip;
+	__be16 port;
+	u8 mac[ETH_ALEN];
+	u64 heard;	/* ktime_get_mono_fast_ns() of its last datagram */
+};
+
+/* The host driving the kernel; guarded by rx_lock. */
+extern struct kgdboe_peer kgdboe_peer;
+
+/* What kgdboe_net.c does with a datagram. */
+enum kgdboe_rx {
+	KGDBOE_RX_DROP,		/* nothing */
+	KGDBOE_RX_QUEUE,	/* to the ring, for the stub */
+	KGDBOE_RX_BREAK,	/* running: break in (a 0x03 of the peer) */
+	KGDBOE_RX_ATTACH,	/* a new session: queue, and break in if running */
+	KGDBOE_RX_TAKEOVER,	/* the same, the old peer's ring bytes dropped */
+};
+
+enum kgdboe_rx kgdboe_session_rx(const struct sk_buff *skb, __be32 saddr,
+				 __be16 sport, unsigned int off,
+				 unsigned int len, bool stopped, bool closing);
+void kgdboe_session_end(void);
+void kgdboe_session_log_mode(void);
 
 /* kgdboe_sync.c */
 int kgdboe_sync_init(struct net_device *dev);

@@ -298,6 +298,7 @@ static void log_ready(void)
 			&kgdboe_cfg.local_ip, dev->name);
 	if (kgdboe_cfg.peer_ip)
 		pr_info("only %pI4 may attach\n", &kgdboe_cfg.peer_ip);
+	kgdboe_session_log_mode();
 	pr_info("attach with: target remote udp:%pI4:%u\n",
 		&kgdboe_cfg.local_ip, kgdboe_cfg.port);
 	pr_info("ready dev=%s ip=%pI4 port=%u mode=%s irqs=%s txqs=%u owner=%s\n",

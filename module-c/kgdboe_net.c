@@ -2,20 +2,15 @@
 /*
  * The wire: GDB remote protocol bytes as UDP datagrams.
  *
- * Owns: the session (which host:port drives the kernel), the receive ring
- * the stub reads from, the send buffer, ARP answers, and the break-in.
- *
- * The session belongs to one host:port until gdb detaches. A new gdb from
- * elsewhere (its first packet, qSupported) takes over only from a peer that
- * has been silent for KGDBOE_TAKEOVER_NS: a gdb that was killed must not
- * leave the kernel stopped for good, and a live one is never disturbed
- * (gdb waiting in "continue" is silent, though: after 10 s it can be).
+ * Owns: the receive ring the stub reads from, the send buffer, ARP
+ * answers, and the break-in. Which datagram may do what (attach, break
+ * in, reach the stub) is decided in kgdboe_session.c.
  *
  * Receive runs in two contexts:
  *   running - our rx_handler, in the NIC's NAPI softirq on any CPU. The
- *             first datagram of a session (it must hold a whole GDB packet
- *             with a right checksum, so junk never stops the kernel), or a
- *             0x03 from the attached peer, asks for a break-in. The break
+ *             first datagram of a session (an opener, see
+ *             kgdboe_session.c), or a 0x03 from the attached peer, asks
+ *             for a break-in. The break
  *             itself happens later in a work item (process context):
  *             entering the debugger from the NAPI poll would leave the
  *             stopped CPU inside the driver.
@@ -54,26 +49,16 @@
 #define KGDBOE_XMIT_RETRY_US	10	/* stopped: busy-wait only */
 #define KGDBOE_RENAK_NS		(1500 * NSEC_PER_MSEC)
 #define KGDBOE_RENAKS		8	/* per reply, then gdb is gone */
-#define KGDBOE_TAKEOVER_NS	(10 * NSEC_PER_SEC)
-
-/* The host driving the kernel. See the lock rule below. */
-struct kgdboe_peer {
-	bool attached;
-	__be32 ip;
-	__be16 port;
-	u8 mac[ETH_ALEN];
-	u64 heard;	/* ktime_get_mono_fast_ns() of its last datagram */
-};
 
 /*
- * Lock rule: rx_lock guards peer and the rx ring. While running it is taken
+ * Lock rule: rx_lock guards kgdboe_peer and the other session state of
+ * kgdboe_session.c, and the rx ring. While running it is taken
  * in softirq only (the rx_handler). While stopped the debugger CPU only
  * trylocks it: a CPU frozen inside the rx_handler cannot exist (we own the
  * NAPI polls), but if the lock is busy we drop the datagram rather than
  * spin - gdb resends.
  */
 static DEFINE_SPINLOCK(rx_lock);
-static struct kgdboe_peer peer;
 static u8 rx_ring[KGDBOE_RX_RING];
 static unsigned int rx_head;	/* next byte written */
 static unsigned int rx_tail;	/* next byte read */
@@ -166,84 +151,6 @@ static void rx_queue(const struct sk_buff *skb, unsigned int off,
 	}
 }
 
-/* What payload_has() looks for in a datagram. */
-enum kgdboe_want {
-	WANT_BREAK,	/* a 0x03 */
-	WANT_PACKET,	/* one complete GDB packet "$...#xx", right checksum */
-	WANT_HELLO,	/* the same, a qSupported: the first packet gdb sends */
-};
-
-static const char kgdboe_hello[] = "qSupported";
-
-/*
- * A session only starts with a real packet, so stray or junk datagrams
- * never stop the kernel.
- */
-static bool payload_has(const struct sk_buff *skb, unsigned int off,
-			unsigned int len, enum kgdboe_want want)
-{
-	enum { IDLE, BODY, SUM_HI, SUM_LO } state = IDLE;
-	const unsigned int hello_len = sizeof(kgdboe_hello) - 1;
-	u8 buf[64], sum = 0, sum_in = 0;
-	unsigned int chunk, i, body = 0;
-	bool hello = false;
-	int digit;
-
-	while (len) {
-		chunk = min_t(unsigned int, len, sizeof(buf));
-		if (skb_copy_bits(skb, off, buf, chunk))
-			return false;
-		for (i = 0; i < chunk; i++) {
-			if (want == WANT_BREAK) {
-				if (buf[i] == 0x03)
-					return true;
-				continue;
-			}
-			digit = hex_to_bin(buf[i]);
-			if (buf[i] == '$') {
-				state = BODY;
-				sum = 0;
-				body = 0;
-				hello = true;
-			} else if (state == BODY && buf[i] == '#') {
-				state = SUM_HI;
-				hello &= body >= hello_len;
-			} else if (state == BODY) {
-				sum += buf[i];
-				if (body < hello_len && buf[i] != kgdboe_hello[body])
-					hello = false;
-				body++;
-			} else if (state == SUM_HI && digit >= 0) {
-				sum_in = digit << 4;
-				state = SUM_LO;
-			} else if (state == SUM_LO && digit >= 0) {
-				if ((sum_in | digit) == sum &&
-				    (want == WANT_PACKET || hello))
-					return true;
-				state = IDLE;
-			} else {
-				state = IDLE;
-			}
-		}
-		off += chunk;
-		len -= chunk;
-	}
-	return false;
-}
-
-/* Make the sender the peer and queue its datagram; rx_lock held. */
-static void attach(const struct sk_buff *skb, __be32 saddr, __be16 sport,
-		   unsigned int off, unsigned int len, const char *how)
-{
-	peer.attached = true;
-	peer.ip = saddr;
-	peer.port = sport;
-	ether_addr_copy(peer.mac, eth_hdr(skb)->h_source);
-	peer.heard = ktime_get_mono_fast_ns();
-	rx_queue(skb, off, len);
-	pr_info("peer %pI4:%u %s\n", &saddr, ntohs(sport), how);
-}
-
 /* A checked datagram for our address and port. */
 static void rx_datagram(const struct sk_buff *skb, __be32 saddr, __be16 sport,
 			unsigned int off, unsigned int len, bool stopped)
@@ -263,34 +170,26 @@ static void rx_datagram(const struct sk_buff *skb, __be32 saddr, __be16 sport,
 		spin_lock(&rx_lock);
 	}
 
-	if (!peer.attached) {
-		if (READ_ONCE(closing) ||
-		    !payload_has(skb, off, len, WANT_PACKET))
-			goto out;
-		attach(skb, saddr, sport, off, len, "attached");
-		brk = !stopped;
-	} else if (peer.ip == saddr && peer.port == sport) {
-		peer.heard = ktime_get_mono_fast_ns();
-		/* While running, only an interrupt request matters. */
-		if (stopped)
-			rx_queue(skb, off, len);
-		else
-			brk = payload_has(skb, off, len, WANT_BREAK);
-	} else if (!READ_ONCE(closing) &&
-		   ktime_get_mono_fast_ns() - peer.heard >= KGDBOE_TAKEOVER_NS &&
-		   payload_has(skb, off, len, WANT_HELLO)) {
-		/*
-		 * A new gdb from another port, and the attached one has been
-		 * silent long enough to count as gone (killed, or its socket
-		 * closed): it would otherwise leave the kernel stopped for
-		 * good. What the old peer left in the ring is dropped.
-		 */
+	/* Raw mode: the session rules of kgdboe_session.c. */
+	switch (kgdboe_session_rx(skb, saddr, sport, off, len, stopped,
+				  READ_ONCE(closing))) {
+	case KGDBOE_RX_DROP:
+		break;
+	case KGDBOE_RX_QUEUE:
+		rx_queue(skb, off, len);
+		break;
+	case KGDBOE_RX_BREAK:
+		brk = true;
+		break;
+	case KGDBOE_RX_TAKEOVER:
+		/* What the old peer left in the ring is dropped. */
 		rx_tail = rx_head;
-		attach(skb, saddr, sport, off, len, "took over");
+		fallthrough;
+	case KGDBOE_RX_ATTACH:
+		rx_queue(skb, off, len);
 		brk = !stopped;
+		break;
 	}
-	/* Anything else from another host or port is ignored. */
-out:
 	spin_unlock(&rx_lock);
 
 	if (brk) {
@@ -563,10 +462,10 @@ static void send_datagram(const u8 *data, unsigned int len)
 	uh = skb_push(skb, sizeof(*uh));
 	skb_reset_transport_header(skb);
 	uh->source = htons(kgdboe_cfg.port);
-	uh->dest = peer.port;
+	uh->dest = kgdboe_peer.port;
 	uh->len = htons(ulen);
 	uh->check = 0;
-	uh->check = csum_tcpudp_magic(kgdboe_cfg.local_ip, peer.ip, ulen,
+	uh->check = csum_tcpudp_magic(kgdboe_cfg.local_ip, kgdboe_peer.ip, ulen,
 				      IPPROTO_UDP, csum_partial(uh, ulen, 0));
 	if (!uh->check)
 		uh->check = CSUM_MANGLED_0;
@@ -582,7 +481,7 @@ static void send_datagram(const u8 *data, unsigned int len)
 	iph->ttl = 64;
 	iph->protocol = IPPROTO_UDP;
 	iph->saddr = kgdboe_cfg.local_ip;
-	iph->daddr = peer.ip;
+	iph->daddr = kgdboe_peer.ip;
 	iph->check = 0;
 	iph->check = ip_fast_csum(iph, iph->ihl);
 
@@ -590,7 +489,7 @@ static void send_datagram(const u8 *data, unsigned int len)
 	skb_reset_mac_header(skb);
 	eth->h_proto = htons(ETH_P_IP);
 	ether_addr_copy(eth->h_source, dev->dev_addr);
-	ether_addr_copy(eth->h_dest, peer.mac);
+	ether_addr_copy(eth->h_dest, kgdboe_peer.mac);
 
 	skb->protocol = htons(ETH_P_IP);
 	skb->dev = dev;
@@ -661,7 +560,7 @@ static void reply_track(u8 c)
 
 void kgdboe_net_flush(void)
 {
-	if (tx_len && peer.attached) {
+	if (tx_len && kgdboe_peer.attached) {
 		send_datagram(tx_buf, tx_len);
 		if (last_reply.state == REPLY_DONE) {
 			last_reply.waiting = true;
@@ -752,11 +651,8 @@ void kgdboe_net_leave(bool session_over)
 	kgdboe_net_flush();
 	last_reply.waiting = false;
 	if (spin_trylock(&rx_lock)) {
-		if (session_over && peer.attached)
-			pr_info("peer %pI4:%u detached\n", &peer.ip,
-				ntohs(peer.port));
 		if (session_over)
-			peer.attached = false;
+			kgdboe_session_end();
 		rx_tail = rx_head;
 		spin_unlock(&rx_lock);
 	}

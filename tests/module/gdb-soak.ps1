@@ -13,6 +13,9 @@ Hits, Seconds, PerSecond, GuestAlive and the gdb output.
 
 .EXAMPLE
 tests/module/gdb-soak.ps1 -LabName mod-612-e1000 -Count 20000 -Load
+
+.EXAMPLE
+tests/module/gdb-soak.ps1 -LabName mod-61-e1000 -Count 1000 -Load -GdbSetup 'set remotetimeout 30'
 #>
 [CmdletBinding()]
 param(
@@ -20,7 +23,9 @@ param(
     [Parameter(Mandatory, ParameterSetName = 'Lab')] $Lab,
     [int] $Count = 200,
     [switch] $Load,
-    [int] $TimeoutSeconds = 0
+    [int] $TimeoutSeconds = 0,
+    # gdb commands run before `target remote` (e.g. 'set remotetimeout 30', 'set debug remote 1').
+    [string[]] $GdbSetup = @()
 )
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
@@ -50,6 +55,7 @@ $chunks = for ($done = 0; $done -lt $Count; $done += $chunk) {
 }
 @(
     'set pagination off', 'set confirm off', 'set architecture i386:x86-64'
+    $GdbSetup
     "target remote udp:127.0.0.1:$($Lab.DebugPort)"
     "break *$address"
     $chunks
