@@ -300,7 +300,8 @@ static void rx_hello_locked(const struct wire_hdr *h, unsigned int len,
 		   WIRE_NONCE_SIZE, (const u8 *)&sid_le, sizeof(sid_le));
 
 	/* Tag over header || Nm || Nc: proves the key, binds this HELLO. */
-	hdr_fill(out, CH_CONTROL, T_CHALLENGE, 0, sid, 0, 0, 0);
+	hdr_fill(out, CH_CONTROL, T_CHALLENGE, WIRE_NONCE_SIZE, sid, 0, 0,
+		 0);
 	kgdboe_aead_seal(nm + WIRE_NONCE_SIZE, 0, rx_out,
 			 KGDBOE_WIRE_HDR + WIRE_NONCE_SIZE, c->nc,
 			 WIRE_NONCE_SIZE, WIRE_DIR_MODULE, c->key);
@@ -613,7 +614,7 @@ static void serve_read(const struct wire_read *r)
 	static u8 piece[KGDBOE_TX_PAYLOAD];	/* debugger CPU only */
 	unsigned int chunk = kgdboe_net_payload_max() - KGDBOE_WIRE_OVERHEAD - 8;
 	struct kgdboe_dest to = sess.peer;
-	u32 done = 0, fill, want;
+	u32 done = 0, fill, want, n;
 	u64 at;
 
 	while (done < r->len) {
@@ -622,9 +623,8 @@ static void serve_read(const struct wire_read *r)
 		while (fill < want) {
 			at = r->addr + done + fill;
 			/* Up to the end of this page. */
-			u32 n = min_t(u64, want - fill,
-				      PAGE_SIZE - (at & (PAGE_SIZE - 1)));
-
+			n = min_t(u64, want - fill,
+				  PAGE_SIZE - (at & (PAGE_SIZE - 1)));
 			if (copy_from_kernel_nofault(piece + fill,
 						     (const void *)(uintptr_t)at, n))
 				break;
