@@ -97,6 +97,14 @@ namespace KgdbOe.PowerShell.Commands
         [Parameter]
         public SwitchParameter NoBreakIn { get; set; }
 
+        /// <summary>
+        /// The 256-bit key (64 hex digits) of a keyed kgdboe module: the client then speaks the keyed v2
+        /// wire. Binds from Install-KgdboeModule's output. When omitted for UDP, the key stored for
+        /// ComputerName and Port by Install-KgdboeModule is used; with none, raw UDP.
+        /// </summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public System.Security.SecureString? Key { get; set; }
+
         /// <summary>Append every packet sent and received to this file.</summary>
         [Parameter]
         public string? TrafficLogPath { get; set; }
@@ -107,6 +115,7 @@ namespace KgdbOe.PowerShell.Commands
             (SymbolTable? symbols, string? source) = LoadSymbols();
             string? btfPath = ResolveBtfPath();
 
+            byte[]? key = ResolveKey(endpoint);
             StreamWriter? trafficLog = TrafficLogPath == null ? null : OpenTrafficLog(TrafficLogPath);
             var options = new ConnectOptions
             {
@@ -116,13 +125,20 @@ namespace KgdbOe.PowerShell.Commands
                 ReadWindow = ReadWindow,
                 BreakIn = !NoBreakIn,
                 TrafficLog = trafficLog,
+                Key = key,
             };
+            if (key != null) Array.Clear(key, 0, key.Length); // the options keep their own copy
 
             WriteVerbose($"Connecting to {endpoint}.");
             KernelDebugClient client;
             try
             {
                 client = Await(ct => KernelDebugClient.ConnectAsync(endpoint, options, ct));
+            }
+            catch (AuthenticationFailedException e)
+            {
+                trafficLog?.Dispose();
+                throw Fail(KgdbOeErrorId.AuthenticationFailed, ErrorCategory.AuthenticationError, endpoint.ToString(), e.Message, e);
             }
             catch (Exception e) when (!(e is PipelineStoppedException))
             {
@@ -161,6 +177,32 @@ namespace KgdbOe.PowerShell.Commands
                 throw Fail(KgdbOeErrorId.BadEndpoint, ErrorCategory.InvalidArgument,
                     ParameterSetName == ByEndpoint ? Endpoint : ComputerName, e.Message, e);
             }
+        }
+
+        /// <summary>-Key, else the key stored for this endpoint (UDP only); null: raw UDP.</summary>
+        private byte[]? ResolveKey(TargetEndpoint endpoint)
+        {
+            if (endpoint.Transport != TransportKind.Udp)
+            {
+                if (Key != null && Key.Length > 0)
+                    throw Fail(KgdbOeErrorId.BadArgument, ErrorCategory.InvalidArgument, endpoint.ToString(),
+                        "-Key is for kgdboe's UDP port (the keyed v2 wire), not a TCP stub.");
+                return null;
+            }
+            System.Security.SecureString? secret = Key != null && Key.Length > 0 ? Key : null;
+            if (secret == null)
+            {
+                try { secret = Deployment.KgdboeKeyStore.Load(endpoint.Host, endpoint.Port); }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                {
+                    WriteWarning($"The stored key for {endpoint} could not be read ({e.Message}); connecting without a key.");
+                }
+                if (secret != null) WriteVerbose($"Using the key stored in {Deployment.KgdboeKeyStore.PathFor(endpoint.Host, endpoint.Port)}.");
+            }
+            if (secret == null) return null;
+            return Deployment.KgdboeKeyStore.ToKeyBytes(secret)
+                ?? throw Fail(KgdbOeErrorId.BadArgument, ErrorCategory.InvalidArgument, endpoint.ToString(),
+                    "The key is not 64 hex digits (a 256-bit kgdboe key).");
         }
 
         private (SymbolTable?, string?) LoadSymbols()

@@ -38,5 +38,7 @@ namespace KgdbOe.PowerShell
         public const string BadPointer = "KgdbOe.BadPointer";
         /// <summary>A kernel list that loops without coming back to its head (InvalidData; target object: the node met twice).</summary>
         public const string ListCycle = "KgdbOe.ListCycle";
+        /// <summary>The keyed (v2) handshake got no answer that authenticates under the key: wrong key, a keyless module, or nothing there (AuthenticationError; target object: the endpoint). The kernel was not stopped.</summary>
+        public const string AuthenticationFailed = "KgdbOe.AuthenticationFailed";
     }
 }
