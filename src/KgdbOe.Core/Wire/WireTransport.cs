@@ -270,7 +270,9 @@ namespace KgdbOe.Wire
 
         private void TakeChallengeLocked(WireHeader h, byte[] datagram)
         {
-            if (_key != null || _nc == null || h.Length != NonceSize || h.PacketNumber != 0) return;
+            // Until ACCEPT, a later CHALLENGE replaces an earlier one: the module keeps only its last few,
+            // and on a slow target several HELLOs may be answered before the first answer arrives.
+            if (_accepted || _nc == null || h.Length != NonceSize || h.PacketNumber != 0 || h.SessionId == _sid) return;
             var nm = new byte[NonceSize];
             Buffer.BlockCopy(datagram, WireHeader.Size, nm, 0, NonceSize);
             var sidBytes = new byte[4];
