@@ -138,7 +138,9 @@ namespace KgdbOe.PowerShell.Commands
             catch (AuthenticationFailedException e)
             {
                 trafficLog?.Dispose();
-                throw Fail(KgdbOeErrorId.AuthenticationFailed, ErrorCategory.AuthenticationError, endpoint.ToString(), e.Message, e);
+                string message = _keyFromStore == null ? e.Message
+                    : e.Message + $" The key came from {_keyFromStore}: remove that file if the module there was reinstalled without a key.";
+                throw Fail(KgdbOeErrorId.AuthenticationFailed, ErrorCategory.AuthenticationError, endpoint.ToString(), message, e);
             }
             catch (Exception e) when (!(e is PipelineStoppedException))
             {
@@ -179,6 +181,8 @@ namespace KgdbOe.PowerShell.Commands
             }
         }
 
+        private string? _keyFromStore;
+
         /// <summary>-Key, else the key stored for this endpoint (UDP only); null: raw UDP.</summary>
         private byte[]? ResolveKey(TargetEndpoint endpoint)
         {
@@ -197,7 +201,11 @@ namespace KgdbOe.PowerShell.Commands
                 {
                     WriteWarning($"The stored key for {endpoint} could not be read ({e.Message}); connecting without a key.");
                 }
-                if (secret != null) WriteVerbose($"Using the key stored in {Deployment.KgdboeKeyStore.PathFor(endpoint.Host, endpoint.Port)}.");
+                if (secret != null)
+                {
+                    _keyFromStore = Deployment.KgdboeKeyStore.PathFor(endpoint.Host, endpoint.Port);
+                    WriteVerbose($"Using the key stored in {_keyFromStore}.");
+                }
             }
             if (secret == null) return null;
             return Deployment.KgdboeKeyStore.ToKeyBytes(secret)
