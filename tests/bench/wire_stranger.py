@@ -106,8 +106,19 @@ def fastread(port: int, count: int, rate: int, address: int) -> None:
     def one(i: int) -> bytes:
         body = struct.pack("<QI", address, 4096)
         return struct.pack("<2sBBBBHIIII", b"KW", 2, 2, 1, 0, len(body), 1, i, i, 0) + body + bytes(16)
-    n = send_paced(sender(port), (one(i) for i in range(count)), rate)
-    print("sent %d" % n, flush=True)
+    s = sender(port)
+    n = send_paced(s, (one(i) for i in range(count)), rate)
+    # Whatever comes back within 2 s (a module that served a read would answer).
+    got = 0
+    s.settimeout(0.2)
+    end = time.monotonic() + 2
+    while time.monotonic() < end:
+        try:
+            s.recv(65536)
+            got += 1
+        except (socket.timeout, ConnectionRefusedError):
+            pass
+    print("sent %d got %d" % (n, got), flush=True)
 
 
 def main() -> None:

@@ -14,6 +14,19 @@ BeforeDiscovery {
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestLab.ps1')
     Import-KgdbOeTestModule | Out-Null
+    # No key of the user's store may leak in (or out): Connect-KernelTarget looks there by endpoint.
+    $script:SavedXdg = $env:XDG_CONFIG_HOME
+    $env:XDG_CONFIG_HOME = Join-Path ([IO.Path]::GetTempPath()) "kgdboe-wire-keys-$PID"
+    Add-Type -TypeDefinition @'
+public static class WireTestCollect
+{
+    // A chunk callback that needs no runspace: the client calls it from its own threads.
+    public static System.Func<ulong, byte[], System.Threading.Tasks.Task> Into(System.Collections.Generic.List<byte> list)
+    {
+        return (a, b) => { lock (list) list.AddRange(b); return System.Threading.Tasks.Task.CompletedTask; };
+    }
+}
+'@
     $script:Stranger = Join-Path $PSScriptRoot '../bench/wire_stranger.py'
 
     function New-WireKeyHex {
@@ -90,9 +103,14 @@ BeforeAll {
     }
 }
 
+AfterAll {
+    Remove-Item -Recurse -Force -LiteralPath $env:XDG_CONFIG_HOME -ErrorAction Ignore
+    $env:XDG_CONFIG_HOME = $script:SavedXdg
+}
+
 Describe 'Keyed v2 wire on <_>' -Tag 'Lab', 'Wire' -ForEach $Kernels {
     BeforeAll {
-        $lab = Get-TestLab -Kernel $_
+        $lab = Get-TestLab -Kernel $_ -Name $(if ($env:KGDBOE_WIRE_LAB) { "$($env:KGDBOE_WIRE_LAB)-$($_.Replace('.', ''))" })
         $keyHex = New-WireKeyHex
         Install-WireKgdboe $lab $keyHex
         $version = (Invoke-LabSsh -Lab $lab -Command 'cat /proc/version').Trim()
@@ -164,6 +182,53 @@ Describe 'Keyed v2 wire on <_>' -Tag 'Lab', 'Wire' -ForEach $Kernels {
             (Get-Dropped $lab) | Should -BeGreaterOrEqual ($dropped + 10000)
         }
 
+        It 'fast path: the kernel text and rodata read fast equal the same read through m, byte for byte' {
+            $c = $session.Client
+            $c.UseFastMemoryPath | Should -BeTrue
+            $start = $session.Symbols.GetAddress('_text')
+            $length = [long]([Math]::Min(16MB, $session.Symbols.GetAddress('__end_rodata') - $start))
+            $fastFile = Join-Path ([IO.Path]::GetTempPath()) "kgdboe-wire-fast-$PID.bin"
+            $slowFile = Join-Path ([IO.Path]::GetTempPath()) "kgdboe-wire-m-$PID.bin"
+            try {
+                $t = [Diagnostics.Stopwatch]::StartNew()
+                Export-KernelMemory -Target $session -Address $start -Length $length -Path $fastFile -ErrorAction Stop
+                $fastSeconds = $t.Elapsed.TotalSeconds
+                $c.UseFastMemoryPath = $false
+                $t.Restart()
+                Export-KernelMemory -Target $session -Address $start -Length $length -Path $slowFile -ErrorAction Stop
+                $slowSeconds = $t.Elapsed.TotalSeconds
+                (Get-Item $fastFile).Length | Should -Be $length
+                (Get-FileHash $fastFile).Hash | Should -Be (Get-FileHash $slowFile).Hash
+                Write-Host ("    {0:n0} bytes: fast {1:n1} s ({2:n2} MiB/s), m {3:n1} s ({4:n2} MiB/s)" -f $length, $fastSeconds, ($length / 1MB / $fastSeconds), $slowSeconds, ($length / 1MB / $slowSeconds))
+            } finally {
+                $c.UseFastMemoryPath = $true
+                Remove-Item -LiteralPath $fastFile, $slowFile -ErrorAction Ignore
+            }
+        }
+
+        It 'fast path: a read across an unmapped page stops there with the error id, nothing lost before it' {
+            # x86 unmaps the gap between the end of rodata and _sdata (free_kernel_image_pages).
+            $gap = $session.Symbols.GetAddress('__end_rodata')
+            $c = $session.Client
+            $got = [Collections.Generic.List[byte]]::new()
+            $e = $null
+            try {
+                $c.ReadMemoryAsync($gap - 0x2800, [long]0x5000, [WireTestCollect]::Into($got), $null, [Threading.CancellationToken]::None).GetAwaiter().GetResult()
+            } catch { $e = $_.Exception }
+            while ($e -and $e -isnot [KgdbOe.Client.TargetErrorException]) { $e = $e.InnerException }
+            $e | Should -Not -BeNullOrEmpty
+            $e.Address | Should -Be $gap
+            $e.ErrorCode | Should -Be 14
+            $got.Count | Should -Be 0x2800
+            $c.UseFastMemoryPath = $false
+            try { $viaM = Read-KernelMemory -Target $session -Address ($gap - 0x2800) -Length 0x2800 -AsByteArray -ErrorAction Stop }
+            finally { $c.UseFastMemoryPath = $true }
+            [Convert]::ToHexString($got.ToArray()) | Should -Be ([Convert]::ToHexString([byte[]]$viaM))
+            # The cmdlets give the same error id as for 'm'.
+            $err = Get-CommandError { Read-KernelMemory -Target $session -Address $gap -Length 16 }
+            Get-ErrorIdOf $err | Should -Be 'KgdbOe.TargetError'
+        }
+
         It 'while running: 10,000 stranger packets and 3 replays stop nothing' {
             $session.State | Should -Be 'Running'
             Invoke-Stranger @('flood', '--port', $lab.DebugPort, '--count', 10000) | Should -Be 'sent 10000'
@@ -176,5 +241,37 @@ Describe 'Keyed v2 wire on <_>' -Tag 'Lab', 'Wire' -ForEach $Kernels {
             Suspend-KernelTarget -Target $session -ErrorAction Stop | Out-Null
             Read-Banner $session | Should -Be $version
         }
+    }
+}
+
+Describe 'Raw (keyless) module ignores the fast path on <_>' -Tag 'Lab', 'Wire' -ForEach $Kernels {
+    BeforeAll {
+        $lab = Get-TestLab -Kernel $_ -Name $(if ($env:KGDBOE_WIRE_LAB) { "$($env:KGDBOE_WIRE_LAB)-$($_.Replace('.', ''))" })
+        Install-WireKgdboe $lab $null
+        $text = (Get-LabRuntimeAddress $lab '_text')
+    }
+    AfterAll {
+        Get-KernelTarget | Disconnect-KernelTarget -ErrorAction SilentlyContinue
+        if (Test-GuestAnswers $lab 60) { Invoke-LabSsh -Lab $lab -Command 'rmmod kgdboe 2>/dev/null; true' | Out-Null }
+    }
+
+    It 'running: fast-path reads get no answer and stop nothing' {
+        Invoke-LabSsh -Lab $lab -Command 'dmesg | grep "kgdboe: ready" | tail -1' | Should -Match ' wire=raw$'
+        Invoke-Stranger @('fastread', '--port', $lab.DebugPort, '--count', 200, '--address', ('0x{0:x}' -f $text)) | Should -Be 'sent 200 got 0'
+        Test-GuestAnswers $lab | Should -BeTrue
+    }
+
+    It 'stopped by a raw session: fast-path reads get no answer and the session goes on' {
+        $s = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $lab.DebugPort -ConnectTimeout 60 -ErrorAction Stop
+        try {
+            $s.Client.IsKeyed | Should -BeFalse
+            $s.Client.UseFastMemoryPath | Should -BeFalse
+            $before = Read-KernelMemory -Target $s -Address $text -Length 64 -AsByteArray -ErrorAction Stop
+            Invoke-Stranger @('fastread', '--port', $lab.DebugPort, '--count', 200, '--address', ('0x{0:x}' -f $text)) | Should -Be 'sent 200 got 0'
+            $after = Read-KernelMemory -Target $s -Address $text -Length 64 -AsByteArray -ErrorAction Stop
+            [Convert]::ToHexString([byte[]]$after) | Should -Be ([Convert]::ToHexString([byte[]]$before))
+            Resume-KernelTarget -Target $s -ErrorAction Stop
+        } finally { $s | Disconnect-KernelTarget -ErrorAction SilentlyContinue }
+        Test-GuestAnswers $lab | Should -BeTrue
     }
 }

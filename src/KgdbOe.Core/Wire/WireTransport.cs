@@ -542,7 +542,7 @@ namespace KgdbOe.Wire
                     {
                         ulong at = first.Address + (ulong)first.ErrorAt.Value;
                         throw new TargetErrorException(
-                            $"udp:{_host}:{_port}: the kernel cannot read 0x{at:x16} (errno {first.ErrorCode}); {done} bytes before it were read.",
+                            $"udp:{_host}:{_port}: reading at 0x{at:x} failed: {KgdbOe.Protocol.ErrorText.Describe(first.ErrorCode)} ({done} bytes before it were read).",
                             first.ErrorCode, at, "v2 read");
                     }
                 }

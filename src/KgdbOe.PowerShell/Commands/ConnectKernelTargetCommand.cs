@@ -127,13 +127,21 @@ namespace KgdbOe.PowerShell.Commands
                 TrafficLog = trafficLog,
                 Key = key,
             };
-            if (key != null) Array.Clear(key, 0, key.Length); // the options keep their own copy
 
             WriteVerbose($"Connecting to {endpoint}.");
             KernelDebugClient client;
             try
             {
-                client = Await(ct => KernelDebugClient.ConnectAsync(endpoint, options, ct));
+                try
+                {
+                    client = Await(ct => KernelDebugClient.ConnectAsync(endpoint, options, ct));
+                }
+                finally
+                {
+                    // The client took its own copy of the key.
+                    if (key != null) Array.Clear(key, 0, key.Length);
+                    options.Key = null;
+                }
             }
             catch (AuthenticationFailedException e)
             {
