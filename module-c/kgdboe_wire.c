@@ -55,6 +55,8 @@
 #define WIRE_POLL_US		10	/* stopped: busy-wait only */
 #define WIRE_DIR_MODULE		BIT_ULL(32)	/* nonce: module to client */
 #define WIRE_DROP_LOG_NS	(60ULL * NSEC_PER_SEC)
+/* A stopped kernel acks alone only after this: the stub's reply usually carries it. */
+#define WIRE_ACK_DELAY_NS	(20 * NSEC_PER_MSEC)
 
 enum wire_channel { CH_CONTROL, CH_STREAM, CH_MEMORY };
 enum wire_control { T_HELLO = 1, T_CHALLENGE, T_PROOF, T_ACCEPT, T_CLOSE };
@@ -106,6 +108,7 @@ struct wire_session {
 	u64 rx_pn_seen;		/* bit i: rx_pn_max - i accepted */
 	u32 rx_next;		/* next stream segment expected */
 	bool ack_due;		/* a segment came that no datagram acked yet */
+	u64 ack_due_since;	/* when ack_due was set */
 	u32 tx_una;		/* oldest segment not acked */
 	u32 tx_next;		/* next segment number */
 	u64 tx_sent;		/* when the oldest unacked one went out */
@@ -417,6 +420,8 @@ static void rx_data_locked(const struct wire_hdr *h, unsigned int len,
 			kgdboe_net_break();
 	}
 	/* In order, duplicate or a gap: the sender learns where we are. */
+	if (!sess.ack_due)
+		sess.ack_due_since = ktime_get_mono_fast_ns();
 	sess.ack_due = true;
 	if (!stopped)
 		send_ack_locked(false);
@@ -571,7 +576,8 @@ static void send_ack_if_due(void)
 
 	if (!spin_trylock(&wire_lock))
 		return;
-	if (sess.active && sess.ack_due) {
+	if (sess.active && sess.ack_due &&
+	    ktime_get_mono_fast_ns() - sess.ack_due_since >= WIRE_ACK_DELAY_NS) {
 		n = seal_locked(tx_out, CH_STREAM, T_ACK, 0, 0);
 		to = sess.peer;
 	}

@@ -27,7 +27,7 @@ namespace KgdbOe.Wire
         private static readonly TimeSpan RtoMin = TimeSpan.FromMilliseconds(250);
         private static readonly TimeSpan RtoMax = TimeSpan.FromSeconds(2);
         private static readonly TimeSpan HandshakeStep = TimeSpan.FromMilliseconds(250);
-        private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(20);
+        private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(5);
 
         private readonly string _host;
         private readonly int _port;
@@ -61,6 +61,9 @@ namespace KgdbOe.Wire
         private readonly Dictionary<uint, (FastRead Read, int Base)> _readTags = new Dictionary<uint, (FastRead, int)>();
         private readonly List<FastRead> _reads = new List<FastRead>();
         private uint _nextTag = 1;
+        private bool _ackHeld;
+        private DateTime _ackHeldAt;
+        private static readonly TimeSpan HoldAck = TimeSpan.FromMilliseconds(5);
 
         public WireTransport(string host, int port, int localPort, byte[] key, ClientStatistics? stats = null)
         {
@@ -87,7 +90,7 @@ namespace KgdbOe.Wire
         public int ReadRequestSize { get; set; } = 16384;
 
         /// <summary>Fast read requests in flight at once.</summary>
-        public int ReadWindow { get; set; } = 8;
+        public int ReadWindow { get; set; } = 16;
 
         /// <summary>Attempts per missing part of a fast read before the target counts as not answering.</summary>
         public int ReadAttempts { get; set; } = 20;
@@ -355,6 +358,30 @@ namespace KgdbOe.Wire
         public async Task SendAsync(byte[] data, CancellationToken ct)
         {
             if (data == null) throw new ArgumentNullException(nameof(data));
+            // A lone '+' (the ack of a reply) waits up to HoldAck for the next request and goes out in
+            // front of it: one datagram fewer per request, and the stub takes the two in one read.
+            lock (_gate)
+            {
+                if (data.Length == 1 && data[0] == (byte)'+' && !_ackHeld)
+                {
+                    _ackHeld = true;
+                    _ackHeldAt = DateTime.UtcNow;
+                    return;
+                }
+                if (_ackHeld)
+                {
+                    _ackHeld = false;
+                    var joined = new byte[data.Length + 1];
+                    joined[0] = (byte)'+';
+                    Buffer.BlockCopy(data, 0, joined, 1, data.Length);
+                    data = joined;
+                }
+            }
+            await SendStreamAsync(data, ct).ConfigureAwait(false);
+        }
+
+        private async Task SendStreamAsync(byte[] data, CancellationToken ct)
+        {
             for (int done = 0; done < data.Length;)
             {
                 int n = Math.Min(MaxSegment, data.Length - done);
@@ -404,7 +431,17 @@ namespace KgdbOe.Wire
                     foreach (FastRead read in _reads.ToArray())
                         RetryReadLocked(read, now, resend);
                 }
+                bool flushAck = false;
+                lock (_gate)
+                {
+                    if (_ackHeld && DateTime.UtcNow - _ackHeldAt >= HoldAck) { _ackHeld = false; flushAck = true; }
+                }
                 foreach (byte[] d in resend) await SendDatagramAsync(d).ConfigureAwait(false);
+                if (flushAck)
+                {
+                    try { await SendStreamAsync(new[] { (byte)'+' }, _stop.Token).ConfigureAwait(false); }
+                    catch (Exception e) when (e is OperationCanceledException || e is TargetConnectionException) { }
+                }
             }
         }
 
