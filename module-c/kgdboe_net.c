@@ -32,6 +32,7 @@
 #include <linux/etherdevice.h>
 #include <linux/if_arp.h>
 #include <linux/ip.h>
+#include <linux/irq_work.h>
 #include <linux/kgdb.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
@@ -143,6 +144,33 @@ static void kgdboe_break_fn(struct work_struct *work)
 }
 
 static DECLARE_WORK(break_work, kgdboe_break_fn);
+
+/*
+ * v2: input that came while stopped, after the stub took its c or s (the
+ * client's 0x03 right behind a resume), stays in the ring; post_exception
+ * (NMI context) cannot schedule work, so it asks through an irq_work.
+ */
+static void kgdboe_break_irq_fn(struct irq_work *work)
+{
+	if (!READ_ONCE(closing))
+		schedule_work(&break_work);
+}
+
+static struct irq_work break_irq = IRQ_WORK_INIT(kgdboe_break_irq_fn);
+
+/* Does the ring hold a break (0x03) or a packet start? rx_lock held. */
+static bool ring_wants_break(void)
+{
+	unsigned int i;
+	u8 c;
+
+	for (i = rx_tail; i != rx_head; i++) {
+		c = rx_ring[i & (KGDBOE_RX_RING - 1)];
+		if (c == 0x03 || c == '$')
+			return true;
+	}
+	return false;
+}
 
 static unsigned int rx_used(void)
 {
@@ -821,10 +849,15 @@ void kgdboe_net_leave(bool session_over)
 			peer.attached = false;
 		/*
 		 * v2 has no network duplicates: what came is acked and is
-		 * the client's next input, read at the next stop.
+		 * the client's next input, read at the next stop (which it
+		 * asks for). Without a live session it is nobody's.
 		 */
-		if (!kgdboe_wire_keyed())
+		if (!kgdboe_wire_active()) {
 			rx_tail = rx_head;
+		} else if (ring_wants_break() && !READ_ONCE(closing)) {
+			atomic_set(&break_wanted, 1);
+			irq_work_queue(&break_irq);
+		}
 		spin_unlock(&rx_lock);
 	}
 	WRITE_ONCE(stopped_cpu, -1);
@@ -946,6 +979,7 @@ void kgdboe_net_quiesce(void)
 {
 	WRITE_ONCE(closing, true);
 	atomic_set(&break_wanted, 0);
+	irq_work_sync(&break_irq);
 	cancel_work_sync(&break_work);
 }
 

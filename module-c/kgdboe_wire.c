@@ -79,6 +79,7 @@ struct wire_hdr {
 static const char hello_label[] = "kgdboe v2 hello";
 static const char session_label[] = "kgdboe v2 session";
 static const char nonce_label[] = "kgdboe v2 module nonce";
+static const u8 close_detach[] = "+$D#44+";
 
 /* Set once at load (process context), read-only afterwards. */
 static u8 psk[KGDBOE_KEY_SIZE];
@@ -470,6 +471,16 @@ static void rx_session_locked(const struct wire_hdr *h, unsigned int len,
 		rx_read_locked(len, stopped);
 	} else if (h->channel == CH_CONTROL && h->type == T_CLOSE) {
 		send_control_locked(T_CLOSE, stopped);
+		/*
+		 * Closed while stopped (the client gave up): the stub gets a
+		 * detach of its own, so no kernel stays stopped with nobody
+		 * attached. The first '+' ends a wait for the ack of a reply,
+		 * the last one acks the detach's OK; what is left is dropped
+		 * at resume (no live session).
+		 */
+		if (stopped)
+			kgdboe_net_deliver(close_detach, sizeof(close_detach) - 1,
+					   true);
 		if (!stopped)
 			pr_info("v2: session %08x closed\n", sess.sid);
 		memzero_explicit(&sess, sizeof(sess));

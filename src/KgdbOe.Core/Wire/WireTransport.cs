@@ -614,9 +614,17 @@ namespace KgdbOe.Wire
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-            byte[]? close = null;
+            byte[]? close = null, ack = null;
             lock (_gate)
             {
+                // A held '+' goes first: a stub that sent the detach's OK waits for it before it resumes.
+                if (_ackHeld && _accepted && !_closed)
+                {
+                    _ackHeld = false;
+                    uint seq = _txNext++;
+                    _unacked[seq] = new[] { (byte)'+' };
+                    ack = SealLocked(WireChannel.Stream, WireType.Data, seq, _unacked[seq]);
+                }
                 if (_accepted && !_closed) close = SealLocked(WireChannel.Control, WireType.Close, 0, Array.Empty<byte>());
                 _closed = true;
                 foreach (FastRead r in _reads.ToArray()) FinishLocked(r, new ObjectDisposedException(nameof(WireTransport)));
@@ -625,6 +633,7 @@ namespace KgdbOe.Wire
             try
             {
                 // Best effort: the module also takes a new handshake over a session nobody closed.
+                if (ack != null) _udp?.Send(ack, ack.Length);
                 if (close != null) _udp?.Send(close, close.Length);
             }
             catch (SocketException) { }
