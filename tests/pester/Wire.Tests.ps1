@@ -214,7 +214,7 @@ Describe 'Keyed v2 wire on <_>' -Tag 'Lab', 'Wire' -ForEach $Kernels {
             try {
                 $c.ReadMemoryAsync($gap - 0x2800, [long]0x5000, [WireTestCollect]::Into($got), $null, [Threading.CancellationToken]::None).GetAwaiter().GetResult()
             } catch { $e = $_.Exception }
-            while ($e -and $e -isnot [KgdbOe.Client.TargetErrorException]) { $e = $e.InnerException }
+            while ($e -and $e.GetType().Name -ne 'TargetErrorException') { $e = $e.InnerException }
             $e | Should -Not -BeNullOrEmpty
             $e.Address | Should -Be $gap
             $e.ErrorCode | Should -Be 14
