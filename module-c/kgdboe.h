@@ -8,6 +8,8 @@
  * kgdboe_sync.c        keeping other CPUs out of the NIC driver while stopped
  * kgdboe_park.c        parking the other CPUs where they hold no irq-safe lock
  * kgdboe_single_core.c safety mode: all CPUs but 0 offline while loaded
+ * kgdboe_wire.c        the keyed v2 wire: handshake, reliable stream, reads
+ * kgdboe_crypto.c      ChaCha20-Poly1305 and BLAKE2s for the v2 wire
  *
  * "Stopped" below means: inside a kgdb callback on the debugger CPU, in NMI
  * context (x86 enters kgdb from int3/#DB through nmi_enter), interrupts off,
@@ -34,6 +36,21 @@ struct kgdboe_config {
 
 extern struct kgdboe_config kgdboe_cfg;
 
+/* Where a datagram goes: the host, its UDP port and the next hop's MAC. */
+struct kgdboe_dest {
+	__be32 ip;
+	__be16 port;
+	u8 mac[ETH_ALEN];
+};
+
+/* Largest UDP payload we send: a 1500-byte MTU. */
+#define KGDBOE_TX_PAYLOAD	1472
+#define KGDBOE_KEY_SIZE		32
+#define KGDBOE_TAG_SIZE		16
+#define KGDBOE_WIRE_HDR		24
+/* What the v2 wire adds to each datagram of the stub's bytes. */
+#define KGDBOE_WIRE_OVERHEAD	(KGDBOE_WIRE_HDR + KGDBOE_TAG_SIZE)
+
 /* kgdboe_net.c */
 int kgdboe_net_start(void);
 void kgdboe_net_quiesce(void);
@@ -46,6 +63,40 @@ void kgdboe_net_enter(void);
 void kgdboe_net_leave(bool session_over);
 bool kgdboe_net_stepping(void);
 void kgdboe_net_poll(void);
+void kgdboe_net_send(const struct kgdboe_dest *to, const u8 *data,
+		     unsigned int len, bool stopped);
+bool kgdboe_net_deliver(const u8 *data, unsigned int len, bool stopped);
+void kgdboe_net_break(void);
+void kgdboe_net_discard_input(void);
+unsigned int kgdboe_net_payload_max(void);
+
+/* kgdboe_wire.c */
+bool kgdboe_wire_keyed(void);
+int kgdboe_wire_init(void);
+void kgdboe_wire_exit(void);
+bool kgdboe_wire_active(void);
+void kgdboe_wire_rx(const struct sk_buff *skb, unsigned int off,
+		    unsigned int len, const struct kgdboe_dest *from,
+		    bool stopped);
+void kgdboe_wire_write(const u8 *data, unsigned int len);
+void kgdboe_wire_idle(void);
+
+/* kgdboe_crypto.c: only with lib/crypto's generic ChaCha20 and Poly1305. */
+#if IS_ENABLED(CONFIG_CRYPTO_LIB_CHACHA_GENERIC) && \
+	IS_ENABLED(CONFIG_CRYPTO_LIB_POLY1305_GENERIC)
+#define KGDBOE_HAVE_CRYPTO	1
+#else
+#define KGDBOE_HAVE_CRYPTO	0
+#endif
+void kgdboe_aead_seal(u8 *text, size_t len, const u8 *ad, size_t ad_len,
+		      const u8 *ad2, size_t ad2_len, u64 nonce,
+		      const u8 key[KGDBOE_KEY_SIZE]);
+bool kgdboe_aead_open(u8 *text, size_t len, const u8 *ad, size_t ad_len,
+		      const u8 *ad2, size_t ad2_len, u64 nonce,
+		      const u8 key[KGDBOE_KEY_SIZE]);
+void kgdboe_kdf(u8 out[KGDBOE_KEY_SIZE], const u8 key[KGDBOE_KEY_SIZE],
+		const char *label, const u8 *a, size_t a_len, const u8 *b,
+		size_t b_len, const u8 *c, size_t c_len);
 
 /* kgdboe_session.c; every call with kgdboe_net.c's rx_lock held */
 struct kgdboe_peer {

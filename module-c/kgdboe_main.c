@@ -298,12 +298,17 @@ static void log_ready(void)
 			&kgdboe_cfg.local_ip, dev->name);
 	if (kgdboe_cfg.peer_ip)
 		pr_info("only %pI4 may attach\n", &kgdboe_cfg.peer_ip);
-	kgdboe_session_log_mode();
-	pr_info("attach with: target remote udp:%pI4:%u\n",
-		&kgdboe_cfg.local_ip, kgdboe_cfg.port);
-	pr_info("ready dev=%s ip=%pI4 port=%u mode=%s irqs=%s txqs=%u owner=%s\n",
+	if (kgdboe_wire_keyed()) {
+		pr_info("keyed: only the v2 wire (Connect-KernelTarget with the key); stock gdb through the KgdbOe bridge\n");
+	} else {
+		kgdboe_session_log_mode();
+		pr_info("attach with: target remote udp:%pI4:%u\n",
+			&kgdboe_cfg.local_ip, kgdboe_cfg.port);
+	}
+	pr_info("ready dev=%s ip=%pI4 port=%u mode=%s irqs=%s txqs=%u owner=%s wire=%s\n",
 		dev->name, &kgdboe_cfg.local_ip, kgdboe_cfg.port, mode, irqs,
-		dev->num_tx_queues, kgdboe_sync_owner());
+		dev->num_tx_queues, kgdboe_sync_owner(),
+		kgdboe_wire_keyed() ? "v2" : "raw");
 }
 
 static int __init kgdboe_init(void)
@@ -311,6 +316,9 @@ static int __init kgdboe_init(void)
 	int err;
 
 	err = check_params();
+	if (err)
+		return err;
+	err = kgdboe_wire_init();
 	if (err)
 		return err;
 	err = setup_netpoll();
@@ -347,6 +355,7 @@ out_sync:
 	kgdboe_sync_exit();
 out_netpoll:
 	netpoll_cleanup(&kgdboe_np);
+	kgdboe_wire_exit();
 	return err;
 }
 
@@ -369,6 +378,7 @@ static void __exit kgdboe_exit(void)
 		kgdboe_single_core_leave();
 	kgdboe_sync_exit();
 	netpoll_cleanup(&kgdboe_np);
+	kgdboe_wire_exit();
 	pr_info("unloaded from %s\n", kgdboe_np.dev_name);
 }
 

@@ -27,6 +27,7 @@
 #include <linux/etherdevice.h>
 #include <linux/if_arp.h>
 #include <linux/ip.h>
+#include <linux/irq_work.h>
 #include <linux/kgdb.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
@@ -42,7 +43,7 @@
 #include "kgdboe.h"
 
 #define KGDBOE_RX_RING		4096	/* power of two */
-#define KGDBOE_TX_MAX		1472	/* UDP payload in a 1500-byte MTU */
+#define KGDBOE_TX_MAX		KGDBOE_TX_PAYLOAD
 #define KGDBOE_POLL_BUDGET	16
 #define KGDBOE_XMIT_TRIES	1000
 #define KGDBOE_TX_POOL		16	/* skbs, allocated at load */
@@ -67,6 +68,8 @@ static unsigned int rx_tail;	/* next byte read */
 static u8 tx_buf[KGDBOE_TX_MAX];
 static unsigned int tx_len;
 static unsigned int tx_max = KGDBOE_TX_MAX;
+/* The largest UDP payload of the device (tx_max less v2's framing). */
+static unsigned int payload_max = KGDBOE_TX_MAX;
 
 /*
  * The frames we send while stopped. They are allocated at load and never
@@ -127,6 +130,33 @@ static void kgdboe_break_fn(struct work_struct *work)
 
 static DECLARE_WORK(break_work, kgdboe_break_fn);
 
+/*
+ * v2: input that came while stopped, after the stub took its c or s (the
+ * client's 0x03 right behind a resume), stays in the ring; post_exception
+ * (NMI context) cannot schedule work, so it asks through an irq_work.
+ */
+static void kgdboe_break_irq_fn(struct irq_work *work)
+{
+	if (!READ_ONCE(closing))
+		schedule_work(&break_work);
+}
+
+static struct irq_work break_irq = IRQ_WORK_INIT(kgdboe_break_irq_fn);
+
+/* Does the ring hold a break (0x03) or a packet start? rx_lock held. */
+static bool ring_wants_break(void)
+{
+	unsigned int i;
+	u8 c;
+
+	for (i = rx_tail; i != rx_head; i++) {
+		c = rx_ring[i & (KGDBOE_RX_RING - 1)];
+		if (c == 0x03 || c == '$')
+			return true;
+	}
+	return false;
+}
+
 static unsigned int rx_used(void)
 {
 	return rx_head - rx_tail;
@@ -162,6 +192,15 @@ static void rx_datagram(const struct sk_buff *skb, __be32 saddr, __be16 sport,
 	if (!skb_mac_header_was_set(skb) ||
 	    !is_valid_ether_addr(eth_hdr(skb)->h_source))
 		return;
+
+	/* Keyed: the v2 wire alone decides (kgdboe_wire.c). */
+	if (kgdboe_wire_keyed()) {
+		struct kgdboe_dest from = { .ip = saddr, .port = sport };
+
+		ether_addr_copy(from.mac, eth_hdr(skb)->h_source);
+		kgdboe_wire_rx(skb, off, len, &from, stopped);
+		return;
+	}
 
 	if (stopped) {
 		if (!spin_trylock(&rx_lock))
@@ -445,27 +484,22 @@ static void xmit_stopped(struct sk_buff *skb)
 	}
 }
 
-static void send_datagram(const u8 *data, unsigned int len)
+/* Puts UDP, IP and Ethernet headers before the payload already in skb. */
+static void udp_frame(struct sk_buff *skb, const struct kgdboe_dest *to)
 {
 	struct net_device *dev = kgdboe_cfg.dev;
-	unsigned int ulen = sizeof(struct udphdr) + len;
-	struct sk_buff *skb;
+	unsigned int ulen = sizeof(struct udphdr) + skb->len;
 	struct udphdr *uh;
 	struct iphdr *iph;
 	struct ethhdr *eth;
 
-	skb = tx_skb_get();
-	if (!skb)
-		return;	/* all in flight: gdb resends */
-	skb_put_data(skb, data, len);
-
 	uh = skb_push(skb, sizeof(*uh));
 	skb_reset_transport_header(skb);
 	uh->source = htons(kgdboe_cfg.port);
-	uh->dest = kgdboe_peer.port;
+	uh->dest = to->port;
 	uh->len = htons(ulen);
 	uh->check = 0;
-	uh->check = csum_tcpudp_magic(kgdboe_cfg.local_ip, kgdboe_peer.ip, ulen,
+	uh->check = csum_tcpudp_magic(kgdboe_cfg.local_ip, to->ip, ulen,
 				      IPPROTO_UDP, csum_partial(uh, ulen, 0));
 	if (!uh->check)
 		uh->check = CSUM_MANGLED_0;
@@ -481,7 +515,7 @@ static void send_datagram(const u8 *data, unsigned int len)
 	iph->ttl = 64;
 	iph->protocol = IPPROTO_UDP;
 	iph->saddr = kgdboe_cfg.local_ip;
-	iph->daddr = kgdboe_peer.ip;
+	iph->daddr = to->ip;
 	iph->check = 0;
 	iph->check = ip_fast_csum(iph, iph->ihl);
 
@@ -489,11 +523,59 @@ static void send_datagram(const u8 *data, unsigned int len)
 	skb_reset_mac_header(skb);
 	eth->h_proto = htons(ETH_P_IP);
 	ether_addr_copy(eth->h_source, dev->dev_addr);
-	ether_addr_copy(eth->h_dest, kgdboe_peer.mac);
+	ether_addr_copy(eth->h_dest, to->mac);
 
 	skb->protocol = htons(ETH_P_IP);
 	skb->dev = dev;
+}
+
+/* Stopped: a pool frame. */
+static void send_datagram(const struct kgdboe_dest *to, const u8 *data,
+			  unsigned int len)
+{
+	struct sk_buff *skb;
+
+	skb = tx_skb_get();
+	if (!skb)
+		return;	/* all in flight: gdb resends */
+	skb_put_data(skb, data, len);
+	udp_frame(skb, to);
 	xmit_stopped(skb);
+}
+
+/*
+ * One datagram to any host. Stopped: a pool frame. Running (softirq, the
+ * v2 handshake and acks): a new skb through the qdisc, as ARP answers go.
+ */
+void kgdboe_net_send(const struct kgdboe_dest *to, const u8 *data,
+		     unsigned int len, bool stopped)
+{
+	struct net_device *dev = kgdboe_cfg.dev;
+	struct sk_buff *skb;
+
+	if (len > payload_max)
+		return;
+	if (stopped) {
+		send_datagram(to, data, len);
+		return;
+	}
+	skb = alloc_skb(tx_headroom + max_t(unsigned int, len, ETH_ZLEN) +
+			dev->needed_tailroom, GFP_ATOMIC);
+	if (!skb)
+		return;	/* the peer resends */
+	skb_reserve(skb, tx_headroom);
+	skb_put_data(skb, data, len);
+	udp_frame(skb, to);
+	dev_queue_xmit(skb);
+}
+
+/* The stub's raw-mode peer as a destination. */
+static struct kgdboe_dest peer_dest(void)
+{
+	struct kgdboe_dest to = { .ip = kgdboe_peer.ip, .port = kgdboe_peer.port };
+
+	ether_addr_copy(to.mac, kgdboe_peer.mac);
+	return to;
 }
 
 /* What arp_create() builds, in a pool frame: no allocation while stopped. */
@@ -560,8 +642,13 @@ static void reply_track(u8 c)
 
 void kgdboe_net_flush(void)
 {
-	if (tx_len && kgdboe_peer.attached) {
-		send_datagram(tx_buf, tx_len);
+	struct kgdboe_dest to;
+
+	if (tx_len && kgdboe_wire_keyed()) {
+		kgdboe_wire_write(tx_buf, tx_len);
+	} else if (tx_len && kgdboe_peer.attached) {
+		to = peer_dest();
+		send_datagram(&to, tx_buf, tx_len);
 		if (last_reply.state == REPLY_DONE) {
 			last_reply.waiting = true;
 			last_reply.since = ktime_get_mono_fast_ns();
@@ -610,14 +697,17 @@ int kgdboe_net_read_char(void)
 		/* kdb writes without flushing: let its prompt out first. */
 		kgdboe_net_flush();
 		kgdboe_net_poll();
+		kgdboe_wire_idle();
 	}
 	if (!spin_trylock(&rx_lock))
 		return NO_POLL_CHAR;
 	if (rx_used())
 		c = rx_ring[rx_tail++ & (KGDBOE_RX_RING - 1)];
 	spin_unlock(&rx_lock);
+	/* The v2 wire resends itself: no fake NAKs there. */
 	if (c == NO_POLL_CHAR)
-		return renak_due() ? '-' : NO_POLL_CHAR;
+		return !kgdboe_wire_keyed() && renak_due() ? '-' :
+		       NO_POLL_CHAR;
 	last_reply.waiting = false;
 	last_reply.naks = 0;
 	if (after_dollar)
@@ -653,7 +743,17 @@ void kgdboe_net_leave(bool session_over)
 	if (spin_trylock(&rx_lock)) {
 		if (session_over)
 			kgdboe_session_end();
-		rx_tail = rx_head;
+		/*
+		 * v2 has no network duplicates: what came is acked and is
+		 * the client's next input, read at the next stop (which it
+		 * asks for). Without a live session it is nobody's.
+		 */
+		if (!kgdboe_wire_active()) {
+			rx_tail = rx_head;
+		} else if (ring_wants_break() && !READ_ONCE(closing)) {
+			atomic_set(&break_wanted, 1);
+			irq_work_queue(&break_irq);
+		}
 		spin_unlock(&rx_lock);
 	}
 	WRITE_ONCE(stopped_cpu, -1);
@@ -691,6 +791,55 @@ static int tx_pool_fill(struct net_device *dev)
 	return 0;
 }
 
+/*
+ * The v2 wire's in-order bytes for the stub. False (nothing queued) if
+ * the ring has no room or its lock is busy: the client resends.
+ */
+bool kgdboe_net_deliver(const u8 *data, unsigned int len, bool stopped)
+{
+	unsigned int pos, chunk;
+
+	if (!spin_trylock(&rx_lock))
+		return false;
+	if (len > KGDBOE_RX_RING - rx_used()) {
+		spin_unlock(&rx_lock);
+		return false;
+	}
+	while (len) {
+		pos = rx_head & (KGDBOE_RX_RING - 1);
+		chunk = min(len, KGDBOE_RX_RING - pos);
+		memcpy(rx_ring + pos, data, chunk);
+		data += chunk;
+		len -= chunk;
+		rx_head += chunk;
+	}
+	spin_unlock(&rx_lock);
+	return true;
+}
+
+/* A v2 session asks to stop the kernel; softirq (running) only. */
+void kgdboe_net_break(void)
+{
+	if (READ_ONCE(closing))
+		return;
+	atomic_set(&break_wanted, 1);
+	schedule_work(&break_work);
+}
+
+/* A new v2 session: what an old one left unread is not its input. */
+void kgdboe_net_discard_input(void)
+{
+	if (spin_trylock(&rx_lock)) {
+		rx_tail = rx_head;
+		spin_unlock(&rx_lock);
+	}
+}
+
+unsigned int kgdboe_net_payload_max(void)
+{
+	return payload_max;
+}
+
 /* Process context, at load. */
 int kgdboe_net_start(void)
 {
@@ -700,6 +849,10 @@ int kgdboe_net_start(void)
 	tx_max = min_t(unsigned int, KGDBOE_TX_MAX,
 		       dev->mtu - sizeof(struct iphdr) -
 		       sizeof(struct udphdr));
+	payload_max = tx_max;
+	/* The stub's bytes get v2's header and tag around them. */
+	if (kgdboe_wire_keyed())
+		tx_max -= KGDBOE_WIRE_OVERHEAD;
 	err = tx_pool_fill(dev);
 	if (err)
 		return err;
@@ -722,6 +875,7 @@ void kgdboe_net_quiesce(void)
 {
 	WRITE_ONCE(closing, true);
 	atomic_set(&break_wanted, 0);
+	irq_work_sync(&break_irq);
 	cancel_work_sync(&break_work);
 }
 

@@ -14,14 +14,28 @@ function Start-BenchLab {
         [Parameter(Mandatory)] [string] $KernelModule,
         [string] $Kernel = '6.12',
         [string] $Nic = 'e1000',
-        [int] $Cpus = 2
+        [int] $Cpus = 2,
+        # 64 hex digits: load kgdboe keyed (the v2 wire); the key goes in on stdin, never a command line.
+        [string] $KeyHex
     )
     if (-not (Test-Path $KernelModule)) { throw "bench: kernel module '$KernelModule' not found" }
     $lab = Start-KgdbOeLab -Name $Name -Kernel $Kernel -Cpus $Cpus -Nic $Nic
     $loaded = Invoke-LabSshCommand -Lab $lab -Command 'grep -c "^kgdboe " /proc/modules' -AllowFailure
+    if ($KeyHex -and $loaded -eq '1') {
+        Invoke-LabSshCommand -Lab $lab -Command 'rmmod kgdboe' | Out-Null
+        $loaded = '0'
+    }
     if ($loaded -ne '1') {
         Send-LabFile -Lab $lab -Path $KernelModule -Destination /tmp/kgdboe.ko
-        Invoke-LabSshCommand -Lab $lab -Command 'insmod /tmp/kgdboe.ko' | Out-Null
+        if ($KeyHex) {
+            $keyFile = New-TemporaryFile
+            try {
+                Set-Content -LiteralPath $keyFile -Value $KeyHex
+                Invoke-LabSshCommand -Lab $lab -Command 'IFS= read -r k && insmod /tmp/kgdboe.ko "key=$k"' -InputFile $keyFile | Out-Null
+            } finally { Remove-Item -LiteralPath $keyFile -Force }
+        } else {
+            Invoke-LabSshCommand -Lab $lab -Command 'insmod /tmp/kgdboe.ko' | Out-Null
+        }
     }
     # The module's own parser of the ready line (Import-KgdbOePackage ran before this).
     $ready = [KgdbOe.PowerShell.Deployment.ReadyLine]::FindIn((Invoke-LabSshCommand -Lab $lab -Command 'dmesg'))

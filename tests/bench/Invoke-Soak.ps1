@@ -47,6 +47,9 @@ param(
     # Software (int3: each resume steps over it) or Hardware (a debug register: no step).
     [ValidateSet('Software', 'Hardware')] [string] $BreakpointKind = 'Software',
     [switch] $NoLoad,
+    # The breakpoint soak over the keyed v2 wire (issue 13): kgdboe loaded with a new key, the
+    # session connects with it. The junk flood stays a raw-mode test.
+    [switch] $Keyed,
     # Where the session's packet log is kept when something went wrong.
     [string] $ResultsDir = (Join-Path $PSScriptRoot '../../results'),
     [switch] $KeepLab,
@@ -91,7 +94,7 @@ function Invoke-BreakpointSoak {
             $proxy = Start-LossyProxy -TargetPort $lab.DebugPort -LossPercent $LossPercent -DuplicatePercent $dup -ReorderPercent $reorder -DelayMs '0-2' -Seed 7
             $port = $proxy.Port
         }
-        $session = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $port -ConnectTimeout 60 -TrafficLogPath $trafficLog
+        $session = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $port -ConnectTimeout 60 -TrafficLogPath $trafficLog @script:KeyArgs
         if (-not (Test-Banner $session)) { throw 'soak: linux_banner differs from /proc/version before the first cycle' }
         $null = Set-KernelBreakpoint -Target $session -Address $sym.__x64_sys_getppid -Kind $BreakpointKind
         $watch = [Diagnostics.Stopwatch]::StartNew()
@@ -207,12 +210,21 @@ function Invoke-JunkFlood {
 }
 
 if ($Cycles -le 0 -and $Junk -le 0) { throw 'soak: nothing to do: give -Cycles N and/or -Junk N' }
+if ($Keyed -and $Junk -gt 0) { throw 'soak: -Junk floods a raw module; run it without -Keyed (tests/pester/Wire.Tests.ps1 floods a keyed one)' }
 $dup = if ($DuplicatePercent -lt 0) { $LossPercent / 2 } else { $DuplicatePercent }
 $reorder = if ($ReorderPercent -lt 0) { $LossPercent / 2 } else { $ReorderPercent }
 $lab = $null
 $summary = [ordered]@{ Kernel = $Kernel; Nic = $Nic; Soak = $null; Junk = $null; GuestAlive = $false; KernelWarnings = @(); Error = $null; TrafficLog = $null; Failed = $true }
 try {
-    $lab = Start-BenchLab -Name $LabName -KernelModule $KernelModule -Kernel $Kernel -Nic $Nic
+    $script:KeyArgs = @{}
+    $keyHex = $null
+    if ($Keyed) {
+        $bytes = [byte[]]::new(32)
+        [Security.Cryptography.RandomNumberGenerator]::Fill($bytes)
+        $keyHex = [Convert]::ToHexString($bytes).ToLowerInvariant()
+        $script:KeyArgs = @{ Key = (ConvertTo-SecureString -String $keyHex -AsPlainText -Force) }
+    }
+    $lab = Start-BenchLab -Name $LabName -KernelModule $KernelModule -Kernel $Kernel -Nic $Nic -KeyHex $keyHex
     $summary.Kernel = $lab.KernelRelease
     $sym = Get-GuestSymbol -Lab $lab -Name __x64_sys_getppid, linux_banner
     $banner = (Invoke-LabSshCommand -Lab $lab -Command 'cat /proc/version') + "`n"

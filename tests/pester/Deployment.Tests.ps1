@@ -36,6 +36,16 @@ BeforeAll {
     }
 
     function Get-ErrorId($ErrorRecord) { ($ErrorRecord.FullyQualifiedErrorId -split ',')[0] }
+
+    # Keys that Install-KgdboeModule stores go to a folder of this run, not the user's own:
+    # a key left for 127.0.0.1:<port> would be taken by later suites that load kgdboe keyless.
+    $script:SavedXdg = $env:XDG_CONFIG_HOME
+    $env:XDG_CONFIG_HOME = Join-Path ([IO.Path]::GetTempPath()) "kgdboe-deploy-keys-$PID"
+}
+
+AfterAll {
+    Remove-Item -Recurse -Force -LiteralPath $env:XDG_CONFIG_HOME -ErrorAction Ignore
+    $env:XDG_CONFIG_HOME = $script:SavedXdg
 }
 
 Describe 'Install-KgdboeModule with a prebuilt module, kernel <_>' -Tag 'Lab', 'Deployment' -ForEach $Kernels {
@@ -76,8 +86,15 @@ Describe 'Install-KgdboeModule with a prebuilt module, kernel <_>' -Tag 'Lab', '
         # On screen: where it runs and the two ways to attach.
         $shown = $i | Out-String
         $shown | Should -Match "Connect\s+: Connect-KernelTarget 127\.0\.0\.1 $($lab.DebugPort)"
-        $shown | Should -Match "Gdb\s+: target remote udp:127\.0\.0\.1:$($lab.DebugPort)"
-        $i.ReadyLine | Should -Match "^kgdboe: ready dev=eth0 ip=$([regex]::Escape($i.DeviceIp)) port=31337 mode=multi-core irqs=\S+ txqs=$($i.TxQueues) owner=$($i.Owner)$"
+        # Keyed by default (issue 13): no stock-gdb line; the key is stored for the user, never shown.
+        $shown | Should -Match "Wire\s+: keyed v2"
+        $shown | Should -Not -Match "Gdb\s+: target remote"
+        $i.Keyed | Should -BeTrue
+        $i.Key | Should -BeOfType ([securestring])
+        $i.Key.Length | Should -Be 64
+        $shown | Should -Not -Match ([regex]::Escape([Net.NetworkCredential]::new('', $i.Key).Password))
+        (Get-Item -LiteralPath $i.KeyPath).UnixFileMode.ToString() | Should -Be 'UserRead, UserWrite'
+        $i.ReadyLine | Should -Match "^kgdboe: ready dev=eth0 ip=$([regex]::Escape($i.DeviceIp)) port=31337 mode=multi-core irqs=\S+ txqs=$($i.TxQueues) owner=$($i.Owner) wire=v2$"
     }
 
     It 'refuses to load it twice' {

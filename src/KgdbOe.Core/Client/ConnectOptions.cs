@@ -33,6 +33,19 @@ namespace KgdbOe.Client
         /// </summary>
         public int ReadWindow { get; set; } = 8;
 
-        internal ConnectOptions Clone() => (ConnectOptions)MemberwiseClone();
+        /// <summary>
+        /// UDP only: the 256-bit (32-byte) pre-shared key of a kgdboe module loaded with key=. When set, the
+        /// client speaks the keyed v2 wire (docs/wire-v2.md): an authenticated handshake, then a reliable
+        /// encrypted stream and the fast memory path. A wrong key fails with <see cref="AuthenticationFailedException"/>.
+        /// Null: raw GDB remote protocol over UDP. The client keeps its own copy.
+        /// </summary>
+        public byte[]? Key { get; set; }
+
+        internal ConnectOptions Clone()
+        {
+            var copy = (ConnectOptions)MemberwiseClone();
+            copy.Key = Key == null ? null : (byte[])Key.Clone();
+            return copy;
+        }
     }
 }

@@ -50,3 +50,17 @@ namespace KgdbOe.Client
             : base(message, command, inner) { }
     }
 }
+
+namespace KgdbOe.Client
+{
+    /// <summary>
+    /// The keyed (v2) handshake failed: no answer that authenticates under the key came from the
+    /// target. The key is wrong, or the module there has no key (raw mode), or nothing listens.
+    /// The target was not touched: a datagram that does not authenticate never reaches its stub.
+    /// </summary>
+    public sealed class AuthenticationFailedException : GdbRemoteException
+    {
+        public AuthenticationFailedException(string message, Exception? inner = null)
+            : base(message, null, inner) { }
+    }
+}

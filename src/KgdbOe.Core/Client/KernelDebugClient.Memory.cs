@@ -30,6 +30,11 @@ namespace KgdbOe.Client
             if (length > 0 && address + (ulong)(length - 1) < address)
                 throw new ArgumentOutOfRangeException(nameof(length), $"{HexAddress(address)} + {length} wraps around the address space.");
             EnsureStopped("read memory");
+            if (UseFastMemoryPath && length > 0)
+            {
+                await _wire!.ReadMemoryAsync(address, length, onChunk, progress, ct).ConfigureAwait(false);
+                return;
+            }
             long done = 0;
             if (!_session.IsReliable && _options.ReadWindow > 1 && length > _dialect.MaxReadChunk)
                 done = await ReadPipelinedAsync(address, length, onChunk, progress, ct).ConfigureAwait(false);

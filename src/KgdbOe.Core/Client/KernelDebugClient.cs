@@ -9,6 +9,7 @@ using KgdbOe.Dialects;
 using KgdbOe.Protocol;
 using KgdbOe.Session;
 using KgdbOe.Transport;
+using KgdbOe.Wire;
 
 namespace KgdbOe.Client
 {
@@ -27,6 +28,8 @@ namespace KgdbOe.Client
         private int _readSequence;
         private readonly RunControl _run;
         private int _disposed;
+        /// <summary>The keyed v2 wire when the session runs over it (its fast memory path), else null.</summary>
+        private WireTransport? _wire;
 
         private KernelDebugClient(TargetEndpoint endpoint, ConnectOptions options, RemoteSession session, ClientStatistics stats, ITargetDialect dialect)
         {
@@ -78,6 +81,22 @@ namespace KgdbOe.Client
         /// <summary>Waits for the next stop of a running target (TargetTimeoutException after <paramref name="timeout"/>).</summary>
         public Task<StopEvent> WaitForStopAsync(TimeSpan timeout, CancellationToken ct) => _run.WaitForStopAsync(timeout, ct);
 
+        /// <summary>True when the session runs over the keyed v2 wire (authenticated, encrypted, reliable).</summary>
+        public bool IsKeyed => _wire != null;
+
+        /// <summary>
+        /// True when memory reads go through the module's fast path (keyed v2 wire only: binary payloads,
+        /// several requests in flight, served by kgdboe itself while the kernel is stopped). Set it to false
+        /// to read through the stub's 'm' packets instead (tests compare the two).
+        /// </summary>
+        public bool UseFastMemoryPath
+        {
+            get => _wire != null && _useFastMemoryPath;
+            set => _useFastMemoryPath = value;
+        }
+
+        private bool _useFastMemoryPath = true;
+
         /// <summary>Largest memory read per request for this target (511 on KGDB, from PacketSize on QEMU).</summary>
         public int MaxReadChunk => _dialect.MaxReadChunk;
 
@@ -90,16 +109,22 @@ namespace KgdbOe.Client
             ConnectOptions opts = (options ?? new ConnectOptions()).Clone();
             if (opts.RequestTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), "RequestTimeout must be positive.");
             if (opts.MaxAttempts < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxAttempts must be at least 1.");
-            IPacketTransport transport = endpoint.Transport == TransportKind.Udp
-                ? new UdpTransport(endpoint.Host, endpoint.Port, opts.LocalPort)
-                : (IPacketTransport)new TcpTransport(endpoint.Host, endpoint.Port);
-            return await ConnectAsync(endpoint, transport, opts, ct).ConfigureAwait(false);
+            if (opts.Key != null && endpoint.Transport != TransportKind.Udp)
+                throw new ArgumentException("A key is for kgdboe's UDP port (the keyed v2 wire), not a TCP stub.", nameof(options));
+            var stats = new ClientStatistics();
+            // One conversation chosen here, once: raw UDP (lossy-link rules), TCP, or the keyed v2 wire (a reliable stream).
+            IPacketTransport transport = endpoint.Transport == TransportKind.Tcp
+                ? new TcpTransport(endpoint.Host, endpoint.Port)
+                : opts.Key != null
+                    ? new WireTransport(endpoint.Host, endpoint.Port, opts.LocalPort, opts.Key, stats)
+                    : (IPacketTransport)new UdpTransport(endpoint.Host, endpoint.Port, opts.LocalPort);
+            return await ConnectAsync(endpoint, transport, opts, ct, stats).ConfigureAwait(false);
         }
 
         /// <summary>Connects over a given transport (tests use in-process peers).</summary>
-        internal static async Task<KernelDebugClient> ConnectAsync(TargetEndpoint endpoint, IPacketTransport transport, ConnectOptions opts, CancellationToken ct)
+        internal static async Task<KernelDebugClient> ConnectAsync(TargetEndpoint endpoint, IPacketTransport transport, ConnectOptions opts, CancellationToken ct, ClientStatistics? statistics = null)
         {
-            var stats = new ClientStatistics();
+            var stats = statistics ?? new ClientStatistics();
             RemoteSession? session = null;
             KernelDebugClient? client = null;
             try
@@ -113,7 +138,7 @@ namespace KgdbOe.Client
                 }, stats);
                 session.Start();
                 ITargetDialect initial = DialectDetector.ForKind(opts.Kind ?? (endpoint.Transport == TransportKind.Udp ? TargetKind.Kgdb : TargetKind.QemuGdbStub));
-                client = new KernelDebugClient(endpoint, opts, session, stats, initial);
+                client = new KernelDebugClient(endpoint, opts, session, stats, initial) { _wire = transport as WireTransport };
                 await client.AttachAsync(ct).ConfigureAwait(false);
                 return client;
             }

@@ -97,6 +97,14 @@ namespace KgdbOe.PowerShell.Commands
         [Parameter]
         public SwitchParameter NoBreakIn { get; set; }
 
+        /// <summary>
+        /// The 256-bit key (64 hex digits) of a keyed kgdboe module: the client then speaks the keyed v2
+        /// wire. Binds from Install-KgdboeModule's output. When omitted for UDP, the key stored for
+        /// ComputerName and Port by Install-KgdboeModule is used; with none, raw UDP.
+        /// </summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        public System.Security.SecureString? Key { get; set; }
+
         /// <summary>Append every packet sent and received to this file.</summary>
         [Parameter]
         public string? TrafficLogPath { get; set; }
@@ -107,6 +115,7 @@ namespace KgdbOe.PowerShell.Commands
             (SymbolTable? symbols, string? source) = LoadSymbols();
             string? btfPath = ResolveBtfPath();
 
+            byte[]? key = ResolveKey(endpoint);
             StreamWriter? trafficLog = TrafficLogPath == null ? null : OpenTrafficLog(TrafficLogPath);
             var options = new ConnectOptions
             {
@@ -116,13 +125,30 @@ namespace KgdbOe.PowerShell.Commands
                 ReadWindow = ReadWindow,
                 BreakIn = !NoBreakIn,
                 TrafficLog = trafficLog,
+                Key = key,
             };
 
             WriteVerbose($"Connecting to {endpoint}.");
             KernelDebugClient client;
             try
             {
-                client = Await(ct => KernelDebugClient.ConnectAsync(endpoint, options, ct));
+                try
+                {
+                    client = Await(ct => KernelDebugClient.ConnectAsync(endpoint, options, ct));
+                }
+                finally
+                {
+                    // The client took its own copy of the key.
+                    if (key != null) Array.Clear(key, 0, key.Length);
+                    options.Key = null;
+                }
+            }
+            catch (AuthenticationFailedException e)
+            {
+                trafficLog?.Dispose();
+                string message = _keyFromStore == null ? e.Message
+                    : e.Message + $" The key came from {_keyFromStore}: remove that file if the module there was reinstalled without a key.";
+                throw Fail(KgdbOeErrorId.AuthenticationFailed, ErrorCategory.AuthenticationError, endpoint.ToString(), message, e);
             }
             catch (Exception e) when (!(e is PipelineStoppedException))
             {
@@ -161,6 +187,38 @@ namespace KgdbOe.PowerShell.Commands
                 throw Fail(KgdbOeErrorId.BadEndpoint, ErrorCategory.InvalidArgument,
                     ParameterSetName == ByEndpoint ? Endpoint : ComputerName, e.Message, e);
             }
+        }
+
+        private string? _keyFromStore;
+
+        /// <summary>-Key, else the key stored for this endpoint (UDP only); null: raw UDP.</summary>
+        private byte[]? ResolveKey(TargetEndpoint endpoint)
+        {
+            if (endpoint.Transport != TransportKind.Udp)
+            {
+                if (Key != null && Key.Length > 0)
+                    throw Fail(KgdbOeErrorId.BadArgument, ErrorCategory.InvalidArgument, endpoint.ToString(),
+                        "-Key is for kgdboe's UDP port (the keyed v2 wire), not a TCP stub.");
+                return null;
+            }
+            System.Security.SecureString? secret = Key != null && Key.Length > 0 ? Key : null;
+            if (secret == null)
+            {
+                try { secret = Deployment.KgdboeKeyStore.Load(endpoint.Host, endpoint.Port); }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                {
+                    WriteWarning($"The stored key for {endpoint} could not be read ({e.Message}); connecting without a key.");
+                }
+                if (secret != null)
+                {
+                    _keyFromStore = Deployment.KgdboeKeyStore.PathFor(endpoint.Host, endpoint.Port);
+                    WriteVerbose($"Using the key stored in {_keyFromStore}.");
+                }
+            }
+            if (secret == null) return null;
+            return Deployment.KgdboeKeyStore.ToKeyBytes(secret)
+                ?? throw Fail(KgdbOeErrorId.BadArgument, ErrorCategory.InvalidArgument, endpoint.ToString(),
+                    "The key is not 64 hex digits (a 256-bit kgdboe key).");
         }
 
         private (SymbolTable?, string?) LoadSymbols()

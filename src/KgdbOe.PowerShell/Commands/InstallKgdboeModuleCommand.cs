@@ -102,6 +102,13 @@ namespace KgdbOe.PowerShell.Commands
         [ValidateNotNullOrEmpty]
         public string? SystemMap { get; set; }
 
+        /// <summary>
+        /// Load kgdboe without a key: raw GDB remote protocol over UDP for stock gdb, open to anyone
+        /// who can reach the port. By default a new 256-bit key is made and only the keyed v2 wire is spoken.
+        /// </summary>
+        [Parameter]
+        public SwitchParameter NoKey { get; set; }
+
         /// <summary>Seconds to wait for the SSH server to answer.</summary>
         [Parameter]
         [ValidateRange(1, 3600)]
@@ -143,6 +150,13 @@ namespace KgdbOe.PowerShell.Commands
                 WriteProgress(progress);
             });
 
+            byte[]? key = null;
+            if (!NoKey)
+            {
+                key = new byte[32];
+                using (var rng = System.Security.Cryptography.RandomNumberGenerator.Create()) rng.GetBytes(key);
+            }
+
             var installation = Await(ct => Task.Run(() =>
             {
                 report($"Connecting to {endpoint} over SSH", 5);
@@ -153,10 +167,34 @@ namespace KgdbOe.PowerShell.Commands
                     var installer = new KgdboeInstaller(shell, report, ct) { BuildTimeout = TimeSpan.FromSeconds(BuildTimeout) };
                     var facts = installer.CheckTarget();
                     string remoteModule = prebuilt ? installer.UploadModule(modulePath!) : installer.BuildOnTarget(sourcePath!, facts);
-                    var ready = installer.Load(remoteModule, parameters);
+                    var ready = installer.Load(remoteModule, parameters, key);
                     return Describe(endpoint, shell, facts, ready, !prebuilt, systemMap);
                 }
             }, ct));
+
+            try
+            {
+                if (key != null)
+                {
+                    installation.Key = KgdboeKeyStore.ToSecureString(key);
+                    installation.Keyed = true;
+                    installation.KeyPath = KgdboeKeyStore.Save(installation.ComputerName, installation.Port, key);
+                    WriteVerbose($"kgdboe is keyed; its key is stored in {installation.KeyPath} (owner only).");
+                }
+                else
+                {
+                    // A key stored by an earlier keyed install would no longer fit this module.
+                    KgdboeKeyStore.Remove(installation.ComputerName, installation.Port);
+                }
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                WriteWarning($"kgdboe is loaded, but its key could not be stored ({e.Message}); pass the installation's Key to Connect-KernelTarget.");
+            }
+            finally
+            {
+                if (key != null) Array.Clear(key, 0, key.Length);
+            }
 
             progress.RecordType = ProgressRecordType.Completed;
             WriteProgress(progress);

@@ -77,6 +77,15 @@ namespace KgdbOe.PowerShell.Commands
                 }
             }, ct));
             WriteVerbose($"kgdboe removed from {endpoint.Host}.");
+            // Its key fits no module any more (the next install makes a new one).
+            if (InputObject != null && InputObject.Keyed)
+            {
+                try { Deployment.KgdboeKeyStore.Remove(InputObject.ComputerName, InputObject.Port); }
+                catch (Exception e) when (e is System.IO.IOException || e is UnauthorizedAccessException)
+                {
+                    WriteWarning($"The stored key of {InputObject.ComputerName}:{InputObject.Port} could not be removed: {e.Message}");
+                }
+            }
         }
 
         protected override ErrorRecord? TranslateException(Exception e) =>

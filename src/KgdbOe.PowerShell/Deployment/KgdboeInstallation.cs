@@ -66,6 +66,18 @@ namespace KgdbOe.PowerShell
 
         public DateTime InstalledAt { get; set; }
 
+        /// <summary>
+        /// The module's 256-bit key as 64 hex digits, when it was loaded with one (the keyed v2 wire);
+        /// null for a keyless (raw) module. Binds to Connect-KernelTarget -Key. No view shows it.
+        /// </summary>
+        public System.Security.SecureString? Key { get; set; }
+
+        /// <summary>True when the module speaks only the keyed v2 wire (wire=v2 in the ready line).</summary>
+        public bool Keyed { get; set; }
+
+        /// <summary>Where the key was stored for this user (owner-only), found by Connect-KernelTarget by ComputerName and Port.</summary>
+        public string? KeyPath { get; set; }
+
         public override string ToString() => $"kgdboe on {SshHost} ({Device} {DeviceIp}:{DevicePort}, {Mode})";
     }
 }

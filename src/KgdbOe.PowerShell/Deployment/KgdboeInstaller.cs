@@ -116,13 +116,35 @@ namespace KgdbOe.PowerShell.Deployment
         }
 
         /// <summary>insmod, then wait for the ready line. The kernel's own words explain a refusal.</summary>
-        public ReadyLine Load(string remoteModule, KgdboeParameters parameters)
+        /// <remarks>
+        /// With a key (32 bytes) the module speaks only the keyed v2 wire. The key travels in the SSH
+        /// channel's stdin into a shell variable, so it is on no command line but insmod's own, for the
+        /// moment insmod runs; the module wipes its copy of the argument and shows key=set, never the key.
+        /// </remarks>
+        public ReadyLine Load(string remoteModule, KgdboeParameters parameters, byte[]? key = null)
         {
             var arguments = parameters.ToInsmodArguments();
-            _progress("Loading kgdboe (insmod " + string.Join(" ", arguments) + ")", 70);
+            _progress("Loading kgdboe (insmod " + string.Join(" ", arguments) + (key != null ? " key=<256-bit key>" : "") + ")", 70);
             var log = KernelLogWindow.Open(_shell, _cancellation);
             string command = "insmod " + ShellQuote.Quote(remoteModule) + string.Concat(arguments.Select(a => " " + ShellQuote.Quote(a)));
-            var insmod = _shell.Run(command, TimeSpan.FromMinutes(2), _cancellation);
+            RemoteCommandResult insmod;
+            if (key == null)
+            {
+                insmod = _shell.Run(command, TimeSpan.FromMinutes(2), _cancellation);
+            }
+            else
+            {
+                byte[] line = System.Text.Encoding.ASCII.GetBytes(KgdboeKeyStore.ToHex(key) + "\n");
+                try
+                {
+                    using (var stdin = new MemoryStream(line))
+                        insmod = _shell.Run("IFS= read -r k && " + command + " \"key=$k\"", stdin, TimeSpan.FromMinutes(2), _cancellation);
+                }
+                finally
+                {
+                    Array.Clear(line, 0, line.Length);
+                }
+            }
             if (!insmod.Succeeded)
             {
                 string said = Said(insmod);

@@ -44,5 +44,7 @@ namespace KgdbOe.PowerShell
         public const string ConditionFailed = "KgdbOe.ConditionFailed";
         /// <summary>Stepping out of or over a call needs the function around pc, and pc lies in none (ObjectNotFound; target object: pc).</summary>
         public const string NotInFunction = "KgdbOe.NotInFunction";
+        /// <summary>The keyed (v2) handshake got no answer that authenticates under the key: wrong key, a keyless module, or nothing there (AuthenticationError; target object: the endpoint). The kernel was not stopped.</summary>
+        public const string AuthenticationFailed = "KgdbOe.AuthenticationFailed";
     }
 }
