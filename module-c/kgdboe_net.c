@@ -469,16 +469,13 @@ void kgdboe_net_poll(void)
 
 /*
  * Some drivers reap sent buffers only in their interrupt handler (e1000e
- * with MSI-X, 8139too), which is off while stopped; their netpoll hook
- * runs it. Not while a frozen CPU holds an IRQ descriptor lock: hooks
- * like e1000's take it (disable_hardirq).
+ * with MSI-X, 8139cp, 8139too), which is off while stopped: run it, as
+ * their netpoll hook would, but never the hook itself (its disable_irq()
+ * can wait for good, see kgdboe_irq_poll.c). Then the NAPI polls.
  */
 static void reap_tx(struct net_device *dev)
 {
-#ifdef CONFIG_NET_POLL_CONTROLLER
-	if (dev->netdev_ops->ndo_poll_controller && kgdboe_sync_irqs_quiet())
-		dev->netdev_ops->ndo_poll_controller(dev);
-#endif
+	kgdboe_irq_poll(dev);
 	kgdboe_net_poll();
 }
 
