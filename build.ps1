@@ -104,6 +104,9 @@ function New-ModulePackage {
 }
 
 function Get-LabKernelDir([string] $Series) {
+    # KGDBOE_KERNEL_DIR_6_12 / _6_1: a kernel folder already built (see KgdbOeLab.psm1).
+    $override = [Environment]::GetEnvironmentVariable('KGDBOE_KERNEL_DIR_' + $Series.Replace('.', '_'))
+    if ($override) { return $override }
     $dir = & bash (Join-Path $Root 'tests/lab/build-kernel.sh') $Series
     if ($LASTEXITCODE -ne 0) { throw "lab kernel $Series failed to build" }
     @($dir)[-1]
