@@ -193,10 +193,11 @@ function Invoke-JunkFlood {
     $session = $null
     $watch = [Diagnostics.Stopwatch]::StartNew()
     try {
+        # Read while the guest runs: a connected session stops it.
+        $result.MemFreeKbBefore = Get-GuestMemFree
         $session = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $relay.Port -ConnectTimeout 60 -TrafficLogPath $junkTrafficLog
         if (-not (Test-Banner $session)) { throw 'junk: linux_banner differs from /proc/version before the flood' }
 
-        $result.MemFreeKbBefore = Get-GuestMemFree
         Invoke-JunkPhase 'stopped' $relay $part $part 'stopped'
         $result.Phases.Stopped = try { Test-Banner $session } catch { $result.Problems.Add("stopped: $($_.Exception.Message)"); $false }
         $result.RelayAfterStopped = Get-RelayStat $relay
@@ -210,9 +211,9 @@ function Invoke-JunkFlood {
         $readBack = try { $null = Suspend-KernelTarget -Target $session; Test-Banner $session } catch { $result.Problems.Add("running: $($_.Exception.Message)"); $false }
         $result.Phases.Running = $runningAlive -and $readBack
         if (-not $result.Phases.Running) { $result.Problems.Add("running: relay $(Get-RelayStat $relay)") }
-        $result.MemFreeKbAfter = Get-GuestMemFree
 
         Disconnect-KernelTarget -Target $session; $session = $null
+        $result.MemFreeKbAfter = Get-GuestMemFree
         $attachedBefore = Invoke-LabSshCommand -Lab $lab -Command 'dmesg | grep -c "kgdboe: peer .* attached"' -AllowFailure
         Invoke-JunkPhase 'detached' $null 0 ($Junk - 4 * $part) 'running'
         $attachedAfter = Invoke-LabSshCommand -Lab $lab -Command 'dmesg | grep -c "kgdboe: peer .* attached"' -AllowFailure
@@ -279,7 +280,7 @@ if ($summary.Junk) {
     $j = $summary.Junk
     Write-Host ("junk: {0} datagrams in {1} s; session reads right after: {2}; stranger attached: {3}" -f `
             $j.Datagrams, $j.Seconds, (($j.Phases.GetEnumerator() | ForEach-Object { "$($_.Key)=$($_.Value)" }) -join ' '), $j.StrangerAttached)
-    Write-Host ("junk: guest MemFree {0} kB before, {1} kB after the running phase; relay after the stopped phase: {2}" -f $j.MemFreeKbBefore, $j.MemFreeKbAfter, $j.RelayAfterStopped)
+    Write-Host ("junk: guest MemFree {0} kB before the session, {1} kB after it; relay after the stopped phase: {2}" -f $j.MemFreeKbBefore, $j.MemFreeKbAfter, $j.RelayAfterStopped)
     $j.Problems | ForEach-Object { Write-Host "junk: $_" }
 }
 $summary.KernelWarnings | ForEach-Object { Write-Host "kernel: $_" }

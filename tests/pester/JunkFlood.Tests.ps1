@@ -13,19 +13,24 @@ BeforeDiscovery {
     $runs = if ($count -gt 0) { 1..$runCount | ForEach-Object { @{ Run = $_; Count = $count } } } else { @() }
 }
 
+BeforeAll {
+    # Once per file: every run must load the same KgdbOe assembly (a second copy from another
+    # folder cannot load into the same process).
+    . (Join-Path $PSScriptRoot 'TestLab.ps1')
+    $Root = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+    $package = @($env:KGDBOE_PACKAGE, (Join-Path $Root 'out/KgdbOe'), (Join-Path $Root 'src/KgdbOe.PowerShell/bin/Release/netstandard2.0/KgdbOe'),
+        (Join-Path $Root 'src/KgdbOe.PowerShell/bin/Debug/netstandard2.0/KgdbOe')) |
+        Where-Object { $_ -and (Test-Path (Join-Path $_ 'KgdbOe.psd1')) } | Select-Object -First 1
+    if (-not $package) { throw 'JunkFlood: no KgdbOe package (build.ps1 Build)' }
+    $ko = $env:KGDBOE_KO_6_12
+    if (-not $ko) {
+        $kernelDir = if ($env:KGDBOE_KERNEL_DIR_6_12) { $env:KGDBOE_KERNEL_DIR_6_12 } else { @(& bash (Join-Path $Root 'tests/lab/build-kernel.sh') '6.12')[-1] }
+        $ko = Get-LabKernelModule -Lab ([pscustomobject]@{ Kernel = '6.12'; Kdir = (Join-Path $kernelDir 'src') })
+    }
+}
+
 Describe 'Junk flood of <Count> datagrams, run <Run>, on a fresh lab' -Tag 'Lab', 'JunkFlood' -ForEach $runs {
     BeforeAll {
-        . (Join-Path $PSScriptRoot 'TestLab.ps1')
-        $Root = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
-        $package = @($env:KGDBOE_PACKAGE, (Join-Path $Root 'out/KgdbOe'), (Join-Path $Root 'src/KgdbOe.PowerShell/bin/Release/netstandard2.0/KgdbOe'),
-            (Join-Path $Root 'src/KgdbOe.PowerShell/bin/Debug/netstandard2.0/KgdbOe')) |
-            Where-Object { $_ -and (Test-Path (Join-Path $_ 'KgdbOe.psd1')) } | Select-Object -First 1
-        if (-not $package) { throw 'JunkFlood: no KgdbOe package (build.ps1 Build)' }
-        $ko = $env:KGDBOE_KO_6_12
-        if (-not $ko) {
-            $kernelDir = if ($env:KGDBOE_KERNEL_DIR_6_12) { $env:KGDBOE_KERNEL_DIR_6_12 } else { @(& bash (Join-Path $Root 'tests/lab/build-kernel.sh') '6.12')[-1] }
-            $ko = Get-LabKernelModule -Lab ([pscustomobject]@{ Kernel = '6.12'; Kdir = (Join-Path $kernelDir 'src') })
-        }
         $prefix = if ($env:KGDBOE_TEST_LAB_PREFIX) { $env:KGDBOE_TEST_LAB_PREFIX } else { 'test' }
         $name = "$prefix-junk-6.12-e1000-2"
         # Fresh: a lab left from an earlier run would carry its memory and its module state.
@@ -33,7 +38,7 @@ Describe 'Junk flood of <Count> datagrams, run <Run>, on a fresh lab' -Tag 'Lab'
         $watch = [Diagnostics.Stopwatch]::StartNew()
         $Result = & (Join-Path $Root 'tests/bench/Invoke-Soak.ps1') -PackageDir $package -KernelModule $ko -Kernel '6.12' `
             -LabName $name -Cycles 0 -Junk $Count -PassThru
-        Write-Host ("    run {0}: {1} datagrams, whole run {2:0} s; flood {3} s; MemFree {4} -> {5} kB; relay after stopped: {6}" -f `
+        Write-Host ("    run {0}: {1} datagrams, whole run {2:0} s; flood {3} s; MemFree {4} kB before the session, {5} kB after; relay after stopped: {6}" -f `
                 $Run, $Count, $watch.Elapsed.TotalSeconds, $Result.Junk.Seconds, $Result.Junk.MemFreeKbBefore, $Result.Junk.MemFreeKbAfter, $Result.Junk.RelayAfterStopped)
     }
 
