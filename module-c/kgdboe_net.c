@@ -440,10 +440,12 @@ static bool txq_lock_held(struct net_device *dev)
  * allocator, ran dry: no datagram reached the stub again and the kernel
  * stayed stopped (issue 14's failed junk flood). So the poll frees them
  * itself, as netpoll's zap_completion_queue() does: the frames that can be
- * freed from any context (skb_irq_freeable()) go now. Only what was queued
- * since this stop began (cq_base, the head then) is touched: the queue
- * links new frames at its head, and the code kgdb interrupted may be in
- * the middle of taking the older part. Debugger CPU only.
+ * freed from any context (skb_irq_freeable()) go now, except page-pool
+ * ones, whose return to their pool takes a BH lock (not from NMI context:
+ * vmxnet3 with XDP). Only what was queued since this stop began (cq_base,
+ * the head then) is touched: the queue links new frames at its head, and
+ * the code kgdb interrupted may be in the middle of taking the older part.
+ * Debugger CPU only.
  */
 static struct sk_buff *cq_base;
 static int cq_cpu = -1;
@@ -467,7 +469,7 @@ static void cq_zap(void)
 	sd->completion_queue = cq_base;
 	while (skb && skb != cq_base) {
 		next = skb->next;
-		if (skb_irq_freeable(skb)) {
+		if (skb_irq_freeable(skb) && !skb->pp_recycle) {
 			__kfree_skb(skb);
 		} else {
 			/* A destructor and the like: back to the softirq. */
