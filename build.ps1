@@ -12,6 +12,9 @@ Tasks:
              the Help, Package and Prerequisites tests; ends with one line "N passed, N failed"
   Test       Bootstrap, the lab kernels, Check, then the lab suites (xunit and Pester against VMs);
              ends with one line "N passed, N failed, N skipped"
+  Matrix     the full module suite on every lab of tests/pester/ModuleMatrix.psd1 (kernel x NIC x
+             CPUs, one VM at a time; -MatrixLab 6.12:rtl8139:2,... for some); prints a table with
+             pass/fail and time, writes results/matrix-<time>.json; CI runs the Sample part of it
   Lab        -LabAction Start|Stop|Status a lab VM (-Kernel, -Cpus, -Nic, -LabName)
   Demo       the tour: boot the lab, install kgdboe, debug the kernel from PowerShell
   Bench      benchmarks against stock gdb (results/ folder)
@@ -27,7 +30,7 @@ dotnet pwsh ./build.ps1 Check
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Bootstrap', 'Build', 'Check', 'Test', 'Lab', 'Demo', 'Bench', 'Soak', 'Clean')]
+    [ValidateSet('Bootstrap', 'Build', 'Check', 'Test', 'Matrix', 'Lab', 'Demo', 'Bench', 'Soak', 'Clean')]
     [string] $Task = 'Build',
     [ValidateSet('Start', 'Stop', 'Status')] [string] $LabAction = 'Status',
     [string] $LabName = 'default',
@@ -37,7 +40,9 @@ param(
     [string] $Tag,
     [int] $Cycles = 300,
     [double] $LossPercent = 0,
-    [long] $Junk = 0
+    [long] $Junk = 0,
+    # Matrix: kernel:nic:cpus entries to run instead of the whole matrix.
+    [string[]] $MatrixLab
 )
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
@@ -99,6 +104,9 @@ function New-ModulePackage {
 }
 
 function Get-LabKernelDir([string] $Series) {
+    # KGDBOE_KERNEL_DIR_6_12 / _6_1: a kernel folder already built (see KgdbOeLab.psm1).
+    $override = [Environment]::GetEnvironmentVariable('KGDBOE_KERNEL_DIR_' + $Series.Replace('.', '_'))
+    if ($override) { return $override }
     $dir = & bash (Join-Path $Root 'tests/lab/build-kernel.sh') $Series
     if ($LASTEXITCODE -ne 0) { throw "lab kernel $Series failed to build" }
     @($dir)[-1]
@@ -276,6 +284,57 @@ function Invoke-Test {
     if ($failed -gt 0) { exit 1 }
 }
 
+# --- Matrix ----------------------------------------------------------------------------------
+function Invoke-Matrix {
+    # Issue 14's coverage: the full module suite on each lab of ModuleMatrix.psd1's Full list (or
+    # -MatrixLab), one lab at a time, each in a Pester run of its own, the lab stopped after it.
+    Invoke-Bootstrap
+    Invoke-Build
+    $matrix = Import-PowerShellDataFile (Join-Path $Root 'tests/pester/ModuleMatrix.psd1')
+    $labs = @(if ($MatrixLab) { $MatrixLab -split ',' | ForEach-Object Trim } else { $matrix.Full })
+    $env:KGDBOE_PACKAGE = $PackageDir
+    foreach ($series in $labs | ForEach-Object { ($_ -split ':')[0] } | Sort-Object -Unique) {
+        [Environment]::SetEnvironmentVariable('KGDBOE_KO_' + $series.Replace('.', '_'), (Build-KernelModule $series))
+    }
+    if (-not $env:KGDBOE_TEST_LAB_PREFIX) { $env:KGDBOE_TEST_LAB_PREFIX = 'matrix' }
+    $env:KGDBOE_MAX_TEST_LABS = '1'
+    $rows = [Collections.Generic.List[object]]::new()
+    $total = [Diagnostics.Stopwatch]::StartNew()
+    try {
+        for ($i = 0; $i -lt $labs.Count; $i++) {
+            $kernel, $nic, $cpus = $labs[$i] -split ':'
+            Write-Progress -Activity 'Matrix' -Status "$kernel $nic $cpus CPU(s)" -PercentComplete (100 * $i / $labs.Count)
+            $env:KGDBOE_MODULE_LABS = $labs[$i]
+            $watch = [Diagnostics.Stopwatch]::StartNew()
+            $result = try {
+                Invoke-PesterSuite -Path (Join-Path $Root 'tests/pester/Module.Tests.ps1') -IncludeTag 'Module' -ExcludeTag 'ModuleCheck'
+            } catch { Write-Host "matrix: $($labs[$i]): $_"; New-SuiteResult -Failed 1 }
+            $watch.Stop()
+            Stop-KgdbOeLab -Name "$($env:KGDBOE_TEST_LAB_PREFIX)-$kernel-$nic-$cpus"
+            $row = [pscustomobject]@{
+                Kernel = $kernel; Nic = $nic; Cpus = [int]$cpus
+                Result = if ($result.Failed -eq 0 -and $result.Passed -gt 0) { 'pass' } else { 'FAIL' }
+                Passed = $result.Passed; Failed = $result.Failed
+                Time = '{0}:{1:00}' -f [int][math]::Floor($watch.Elapsed.TotalMinutes), $watch.Elapsed.Seconds
+                Seconds = [math]::Round($watch.Elapsed.TotalSeconds)
+            }
+            $rows.Add($row)
+            Write-Host ("matrix: {0} {1} {2} CPU(s): {3} ({4} passed, {5} failed) in {6}" -f $kernel, $nic, $cpus, $row.Result, $row.Passed, $row.Failed, $row.Time)
+        }
+    } finally {
+        Write-Progress -Activity 'Matrix' -Completed
+        Remove-Item Env:KGDBOE_MODULE_LABS -ErrorAction Ignore
+    }
+    $rows | Format-Table Kernel, Nic, Cpus, Result, Passed, Failed, Time -AutoSize | Out-Host
+    $results = Join-Path $Root 'results'
+    New-Item -ItemType Directory -Force $results | Out-Null
+    $json = Join-Path $results "matrix-$([DateTime]::UtcNow.ToString('yyyyMMdd-HHmmss')).json"
+    $rows | ConvertTo-Json | Set-Content $json
+    $failed = @($rows | Where-Object Result -ne 'pass').Count
+    Write-Host ("matrix: {0} labs, {1} passed, {2} failed, in {3:0} min; {4}" -f $rows.Count, ($rows.Count - $failed), $failed, $total.Elapsed.TotalMinutes, $json)
+    if ($failed -gt 0) { exit 1 }
+}
+
 # --- Lab -------------------------------------------------------------------------------------
 function Invoke-Lab {
     switch ($LabAction) {
@@ -297,6 +356,7 @@ switch ($Task) {
     'Build' { Invoke-Build; foreach ($series in $LabKernels) { Build-KernelModule $series } }
     'Check' { Invoke-Check }
     'Test' { Invoke-Test }
+    'Matrix' { Invoke-Matrix }
     'Lab' { Invoke-Lab }
     'Demo' { Invoke-Demo }
     'Bench' { Invoke-Bootstrap; Invoke-Build; & (Join-Path $Root 'tests/bench/Invoke-Benchmark.ps1') -PackageDir $PackageDir -KernelModule (Build-KernelModule $Kernel) -Kernel $Kernel }

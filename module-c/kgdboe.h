@@ -6,6 +6,7 @@
  * kgdboe_net.c         the wire: receive ring, ARP, one datagram per flush
  * kgdboe_session.c     raw mode: who may attach, what a datagram may do
  * kgdboe_sync.c        keeping other CPUs out of the NIC driver while stopped
+ * kgdboe_irq_poll.c    the NIC's IRQ handlers run while stopped, never its netpoll hook
  * kgdboe_park.c        parking the other CPUs where they hold no irq-safe lock
  * kgdboe_single_core.c safety mode: all CPUs but 0 offline while loaded
  * kgdboe_wire.c        the keyed v2 wire: handshake, reliable stream, reads
@@ -132,9 +133,14 @@ void kgdboe_sync_freeze(void);
 void kgdboe_sync_thaw(bool stepping);
 bool kgdboe_sync_txq_frozen(unsigned int index);
 bool kgdboe_sync_irqs_quiet(void);
+unsigned int kgdboe_sync_nr_irqs(void);
+unsigned int kgdboe_sync_irq(unsigned int i);
 const char *kgdboe_sync_owner(void);
 const char *kgdboe_sync_driver(void);
 int kgdboe_sync_irq_list(char *buf, size_t size);
+
+/* kgdboe_irq_poll.c */
+void kgdboe_irq_poll(struct net_device *dev);
 
 /* kgdboe_park.c */
 void kgdboe_park_init(void);

@@ -368,6 +368,58 @@ static bool txq_lock_held(struct net_device *dev)
 }
 
 /*
+ * Every frame freed while stopped - each one received (our rx_handler's
+ * dev_kfree_skb_irq()), and what a driver frees with dev_kfree_skb_any() -
+ * goes onto this CPU's softnet completion queue, for the NET_TX softirq,
+ * which does not run until the kernel resumes. A long stop under a flood
+ * then holds every frame it received: 316,448 skbs held all of a 512 MiB
+ * guest's memory after 450,000 junk datagrams from the peer and as many
+ * from a stranger, and the NIC's receive ring, refilled from the page
+ * allocator, ran dry: no datagram reached the stub again and the kernel
+ * stayed stopped (issue 14's failed junk flood). So the poll frees them
+ * itself, as netpoll's zap_completion_queue() does: the frames that can be
+ * freed from any context (skb_irq_freeable()) go now, except page-pool
+ * ones, whose return to their pool takes a BH lock (not from NMI context:
+ * vmxnet3 with XDP). Only what was queued since this stop began (cq_base,
+ * the head then) is touched: the queue links new frames at its head, and
+ * the code kgdb interrupted may be in the middle of taking the older part.
+ * Debugger CPU only.
+ */
+static struct sk_buff *cq_base;
+static int cq_cpu = -1;
+
+static void cq_mark(void)
+{
+	cq_cpu = smp_processor_id();
+	cq_base = this_cpu_read(softnet_data.completion_queue);
+}
+
+static void cq_zap(void)
+{
+	struct softnet_data *sd;
+	struct sk_buff *skb, *next;
+
+	/* A kdb "cpu" switch moved the debugger: not our queue. */
+	if (smp_processor_id() != cq_cpu)
+		return;
+	sd = this_cpu_ptr(&softnet_data);
+	skb = sd->completion_queue;
+	sd->completion_queue = cq_base;
+	while (skb && skb != cq_base) {
+		next = skb->next;
+		if (skb_irq_freeable(skb) && !skb->pp_recycle) {
+			__kfree_skb(skb);
+		} else {
+			/* A destructor and the like: back to the softirq. */
+			skb->next = sd->completion_queue;
+			sd->completion_queue = skb;
+		}
+		skb = next;
+	}
+	cq_base = sd->completion_queue;
+}
+
+/*
  * Drive the NIC's NAPI instances with a real budget, as netpoll would if
  * it received. NPSVC makes napi_complete_done() a no-op, so the NAPI stays
  * owned by whoever scheduled it; GRO_NORMAL skbs it batched are handed on
@@ -403,20 +455,18 @@ void kgdboe_net_poll(void)
 			netif_receive_skb_list(&rx);
 		}
 	}
+	cq_zap();
 }
 
 /*
  * Some drivers reap sent buffers only in their interrupt handler (e1000e
- * with MSI-X, 8139too), which is off while stopped; their netpoll hook
- * runs it. Not while a frozen CPU holds an IRQ descriptor lock: hooks
- * like e1000's take it (disable_hardirq).
+ * with MSI-X, 8139cp, 8139too), which is off while stopped: run it, as
+ * their netpoll hook would, but never the hook itself (its disable_irq()
+ * can wait for good, see kgdboe_irq_poll.c). Then the NAPI polls.
  */
 static void reap_tx(struct net_device *dev)
 {
-#ifdef CONFIG_NET_POLL_CONTROLLER
-	if (dev->netdev_ops->ndo_poll_controller && kgdboe_sync_irqs_quiet())
-		dev->netdev_ops->ndo_poll_controller(dev);
-#endif
+	kgdboe_irq_poll(dev);
 	kgdboe_net_poll();
 }
 
@@ -727,6 +777,7 @@ void kgdboe_net_enter(void)
 {
 	/* Whatever stopped us answers a pending break-in request too. */
 	atomic_set(&break_wanted, 0);
+	cq_mark();
 	WRITE_ONCE(stopped_cpu, smp_processor_id());
 }
 

@@ -160,6 +160,17 @@ int kgdboe_sync_irq_list(char *buf, size_t size)
 	return len;
 }
 
+/* The NIC's IRQs (for kgdboe_irq_poll.c); fixed after load. */
+unsigned int kgdboe_sync_nr_irqs(void)
+{
+	return nr_irqs_used;
+}
+
+unsigned int kgdboe_sync_irq(unsigned int i)
+{
+	return i < nr_irqs_used ? irqs[i] : 0;
+}
+
 bool kgdboe_sync_txq_frozen(unsigned int index)
 {
 	return index < nr_txq_bits && test_bit(index, txq_frozen_by_us);

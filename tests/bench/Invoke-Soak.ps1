@@ -171,18 +171,40 @@ function Invoke-JunkPhase([string] $Name, $Relay, [long] $PeerCount, [long] $Str
     Write-Host "junk ${Name}: $PeerCount from the peer, $StrangerCount from a stranger, kernel $State"
 }
 
+function Get-RelayStat($Relay) {
+    # The relay's own count of what it forwarded each way and whether both threads still run: a
+    # silent session with the relay's threads alive and datagrams going up but none coming down
+    # is the stub's silence, not the relay's.
+    $Relay.Process.StandardInput.WriteLine('stats')
+    $Relay.Process.StandardInput.Flush()
+    $Relay.Process.StandardOutput.ReadLine()
+}
+
+function Get-GuestMemFree {
+    # kB, from the guest's /proc/meminfo; $null while the guest cannot answer.
+    $line = Invoke-LabSshCommand -Lab $lab -Command 'grep MemFree /proc/meminfo' -AllowFailure -ConnectTimeout 20
+    if ($line -match '(\d+) kB') { [long]$Matches[1] }
+}
+
 function Invoke-JunkFlood {
     $part = [long][math]::Floor($Junk / 5)
-    $result = [ordered]@{ Datagrams = $Junk; Rate = $JunkRate; Seconds = 0; Phases = [ordered]@{}; StrangerAttached = $false; Problems = [Collections.Generic.List[string]]::new() }
+    $result = [ordered]@{
+        Datagrams = $Junk; Rate = $JunkRate; Seconds = 0; Phases = [ordered]@{}; StrangerAttached = $false
+        MemFreeKbBefore = $null; MemFreeKbAfter = $null; RelayAfterStopped = ''; Problems = [Collections.Generic.List[string]]::new()
+    }
     $relay = Start-Relay
     $session = $null
     $watch = [Diagnostics.Stopwatch]::StartNew()
     try {
+        # Read while the guest runs: a connected session stops it.
+        $result.MemFreeKbBefore = Get-GuestMemFree
         $session = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $relay.Port -ConnectTimeout 60 -TrafficLogPath $junkTrafficLog
         if (-not (Test-Banner $session)) { throw 'junk: linux_banner differs from /proc/version before the flood' }
 
         Invoke-JunkPhase 'stopped' $relay $part $part 'stopped'
         $result.Phases.Stopped = try { Test-Banner $session } catch { $result.Problems.Add("stopped: $($_.Exception.Message)"); $false }
+        $result.RelayAfterStopped = Get-RelayStat $relay
+        if (-not $result.Phases.Stopped) { $result.Problems.Add("stopped: relay $($result.RelayAfterStopped)") }
 
         Resume-KernelTarget -Target $session
         Invoke-JunkPhase 'running' $relay $part $part 'running'
@@ -191,8 +213,10 @@ function Invoke-JunkFlood {
         if (-not $runningAlive) { $result.Problems.Add('running: the guest stopped answering SSH during the flood') }
         $readBack = try { $null = Suspend-KernelTarget -Target $session; Test-Banner $session } catch { $result.Problems.Add("running: $($_.Exception.Message)"); $false }
         $result.Phases.Running = $runningAlive -and $readBack
+        if (-not $result.Phases.Running) { $result.Problems.Add("running: relay $(Get-RelayStat $relay)") }
 
         Disconnect-KernelTarget -Target $session; $session = $null
+        $result.MemFreeKbAfter = Get-GuestMemFree
         $attachedBefore = Invoke-LabSshCommand -Lab $lab -Command 'dmesg | grep -c "kgdboe: peer .* attached"' -AllowFailure
         Invoke-JunkPhase 'detached' $null 0 ($Junk - 4 * $part) 'running'
         $attachedAfter = Invoke-LabSshCommand -Lab $lab -Command 'dmesg | grep -c "kgdboe: peer .* attached"' -AllowFailure
@@ -268,6 +292,7 @@ if ($summary.Junk) {
     $j = $summary.Junk
     Write-Host ("junk: {0} datagrams in {1} s; session reads right after: {2}; stranger attached: {3}" -f `
             $j.Datagrams, $j.Seconds, (($j.Phases.GetEnumerator() | ForEach-Object { "$($_.Key)=$($_.Value)" }) -join ' '), $j.StrangerAttached)
+    Write-Host ("junk: guest MemFree {0} kB before the session, {1} kB after it; relay after the stopped phase: {2}" -f $j.MemFreeKbBefore, $j.MemFreeKbAfter, $j.RelayAfterStopped)
     $j.Problems | ForEach-Object { Write-Host "junk: $_" }
 }
 $summary.KernelWarnings | ForEach-Object { Write-Host "kernel: $_" }

@@ -8,7 +8,9 @@ Two ways to run:
                                   and on a stdin line "flood N running|stopped" sends N junk
                                   datagrams from its own upstream socket, i.e. from the attached
                                   peer's address and port as the module sees them; answers
-                                  "flooded N" when done. "quit" ends it.
+                                  "flooded N" when done. "stats" answers "stats up=N down=N
+                                  send_errors=N threads_alive=N" (datagrams forwarded each way,
+                                  and whether both forwarding threads still run). "quit" ends it.
 
 Junk never carries a GDB packet with a right checksum, alone or run together with the next
 datagram, so neither a stranger nor the peer can start a command by accident:
@@ -111,21 +113,23 @@ def relay(a) -> int:
     back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     back.bind(("127.0.0.1", 0))
     client = []
+    counts = {"up": 0, "down": 0, "send_errors": 0}
 
     # A datagram whose send fails is dropped, as the network would, and relaying goes on: an
     # uncaught error would end a forwarding thread and look exactly like a stub that went silent.
-    def forward(sock, data, to):
+    def forward(sock, data, to, way):
         try:
             sock.sendto(data, to)
+            counts[way] += 1
         except OSError:
-            pass
+            counts["send_errors"] += 1
 
     def client_to_stub():
         while True:
             data, addr = front.recvfrom(65536)
             if not client or client[0] != addr:
                 client[:] = [addr]
-            forward(back, data, target)
+            forward(back, data, target, "up")
 
     def stub_to_client():
         while True:
@@ -134,10 +138,11 @@ def relay(a) -> int:
             except OSError:
                 continue
             if client:
-                forward(front, data, client[0])
+                forward(front, data, client[0], "down")
 
-    for fn in (client_to_stub, stub_to_client):
-        threading.Thread(target=fn, daemon=True).start()
+    threads = [threading.Thread(target=fn, daemon=True) for fn in (client_to_stub, stub_to_client)]
+    for t in threads:
+        t.start()
     print(f"listen {front.getsockname()[1]} upstream {back.getsockname()[1]}", flush=True)
     seed = a.seed
     for line in sys.stdin:
@@ -152,6 +157,10 @@ def relay(a) -> int:
             t0 = time.perf_counter()
             refused = send_junk(back, target, junk, int(words[1]), a.rate)
             print(f"flooded {words[1]} in {time.perf_counter() - t0:.1f} s ({refused} refused)", flush=True)
+        elif words[0] == "stats":
+            alive = sum(t.is_alive() for t in threads)
+            print(f"stats up={counts['up']} down={counts['down']} send_errors={counts['send_errors']} "
+                  f"threads_alive={alive}", flush=True)
         else:
             print(f"error: unknown command '{line.strip()}'", flush=True)
     return 0

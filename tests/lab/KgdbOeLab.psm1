@@ -18,6 +18,17 @@ function Get-LabCacheRoot {
     Join-Path $HOME '.cache/kgdboe'
 }
 
+function Get-LabKernelFolder([string] $Series) {
+    # KGDBOE_KERNEL_DIR_6_12 / KGDBOE_KERNEL_DIR_6_1: a lab kernel folder already built (another
+    # cache key, e.g. the previous config while the current one builds), used as it is.
+    $override = [Environment]::GetEnvironmentVariable('KGDBOE_KERNEL_DIR_' + $Series.Replace('.', '_'))
+    if ($override) {
+        if (-not (Test-Path (Join-Path $override 'bzImage'))) { throw "lab: KGDBOE_KERNEL_DIR_$($Series.Replace('.', '_'))=$override has no bzImage" }
+        return $override
+    }
+    Invoke-LabBuildScript 'build-kernel.sh' @($Series)
+}
+
 function Get-LabStateDir([string] $Name) { Join-Path (Get-LabCacheRoot) "labs/$Name" }
 
 function Invoke-LabBuildScript([string] $Script, [string[]] $Arguments) {
@@ -167,7 +178,7 @@ function Start-KgdbOeLab {
     if ($running) { return $running }
 
     $initrdDir = Invoke-LabBuildScript 'build-initramfs.sh' @()
-    $kernelDir = if ($Kernel -eq 'stock') { Invoke-LabBuildScript 'fetch-stock-kernel.sh' @() } else { Invoke-LabBuildScript 'build-kernel.sh' @($Kernel) }
+    $kernelDir = if ($Kernel -eq 'stock') { Invoke-LabBuildScript 'fetch-stock-kernel.sh' @() } else { Get-LabKernelFolder $Kernel }
     # The stock kernel's initramfs is the lab's plus its NIC driver.
     $initramfs = if ($Kernel -eq 'stock') { Join-Path $kernelDir 'initramfs.cpio.gz' } else { Join-Path $initrdDir 'initramfs.cpio.gz' }
     $stateDir = Get-LabStateDir $Name

@@ -66,9 +66,10 @@ $loadProcess = $null
 try {
     Invoke-Guest 'setsid taskset 1 workload 0 100 </dev/null >/dev/null 2>&1 & echo $! > /tmp/soak-workload.pid' | Out-Null
     if ($Load) {
-        # Endless host->guest TCP stream through the same NIC, received on CPU 1.
+        # Endless host->guest TCP stream through the same NIC, received on CPU 1 (CPU 0 on a 1-CPU guest).
+        $loadMask = if ($Lab.Cpus -gt 1) { 2 } else { 1 }
         $sshArgs = "-i '$($Lab.KeyPath)' -p $($Lab.SshPort) -o UserKnownHostsFile='$($Lab.KnownHostsPath)' " +
-            "-o StrictHostKeyChecking=yes -o BatchMode=yes -o LogLevel=ERROR root@127.0.0.1 'taskset 2 cat > /dev/null'"
+            "-o StrictHostKeyChecking=yes -o BatchMode=yes -o LogLevel=ERROR root@127.0.0.1 'taskset $loadMask cat > /dev/null'"
         $loadProcess = Start-Process bash -ArgumentList '-c', "exec ssh $sshArgs < /dev/zero" -PassThru `
             -RedirectStandardError (Join-Path $work 'load.err')
         Start-Sleep -Seconds 1

@@ -16,7 +16,9 @@ function Get-TestLab {
         [string] $Name
     )
     if (-not $Name) {
-        $Name = "test-$Kernel-$Nic-$Cpus$(if ($GdbStub) { '-gdb' })$(if ($NoKaslr) { '-nokaslr' })"
+        # KGDBOE_TEST_LAB_PREFIX (default "test"): labs of a run of one's own beside another's.
+        $prefix = if ($env:KGDBOE_TEST_LAB_PREFIX) { $env:KGDBOE_TEST_LAB_PREFIX } else { 'test' }
+        $Name = "$prefix-$Kernel-$Nic-$Cpus$(if ($GdbStub) { '-gdb' })$(if ($NoKaslr) { '-nokaslr' })"
     }
     if ($env:KGDBOE_MAX_TEST_LABS -and -not (Get-KgdbOeLab -Name $Name)) {
         Stop-IdleTestLab -Keep ([int]$env:KGDBOE_MAX_TEST_LABS)
@@ -29,7 +31,8 @@ function Get-TestLab {
 # Idle TCG guests still cost CPU on a 2-core machine: build.ps1 Test sets KGDBOE_MAX_TEST_LABS
 # so that only the most recently used few keep running (one test run owns the test-* labs then).
 function Stop-IdleTestLab([int] $Keep) {
-    $running = @(Get-KgdbOeLab -Name 'test-*' | Sort-Object {
+    $prefix = if ($env:KGDBOE_TEST_LAB_PREFIX) { $env:KGDBOE_TEST_LAB_PREFIX } else { 'test' }
+    $running = @(Get-KgdbOeLab -Name "$prefix-*" | Sort-Object {
             $stamp = Join-Path $_.StateDir 'last-used'
             if (Test-Path $stamp) { (Get-Item $stamp).LastWriteTimeUtc } else { [DateTime]::MinValue }
         })
