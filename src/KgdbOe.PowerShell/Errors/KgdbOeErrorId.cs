@@ -38,5 +38,10 @@ namespace KgdbOe.PowerShell
         public const string BadPointer = "KgdbOe.BadPointer";
         /// <summary>A kernel list that loops without coming back to its head (InvalidData; target object: the node met twice).</summary>
         public const string ListCycle = "KgdbOe.ListCycle";
+        /// <summary>
+        /// The kernel accepts hardware breakpoints and watchpoints but never reports a hit (stock x86 KGDB; Set-KernelBreakpoint
+        /// checked with a watchpoint on jiffies). No breakpoint was set (NotImplemented; target object: the address).
+        /// </summary>
+        public const string HardwareBreakpointUnsupported = "KgdbOe.HardwareBreakpointUnsupported";
     }
 }
