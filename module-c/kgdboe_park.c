@@ -37,6 +37,15 @@
  *
  * A CPU spinning with interrupts off cannot take the IPI; after
  * KGDBOE_PARK_WAIT_US it is left to the roundup, and the stop logs it.
+ *
+ * Leaving, a parked CPU writes its debug registers back as the kernel
+ * has them now (hw_breakpoint_restore()). kgdb's NMI came in on top of
+ * this handler, and stock exc_nmi() puts back on its way out the DR7 it
+ * found on entry: a hardware breakpoint or watchpoint removed during the
+ * stop would stay armed in this CPU's DR7 with no perf event behind it
+ * (its hits swallowed by hw_breakpoint_handler(), for good), and one added
+ * would stay off. The lab kernel's patch fixes that in exc_nmi() itself;
+ * this covers the CPUs we parked on kernels without it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -47,6 +56,7 @@
 #include <linux/rcupdate.h>
 #include <linux/smp.h>
 #include <linux/timekeeping.h>
+#include <asm/debugreg.h>
 
 #include "kgdboe.h"
 
@@ -81,6 +91,7 @@ static void park_fn(void *info)
 		cpu_relax();
 	}
 	WRITE_ONCE(*this_cpu_ptr(&parked), false);
+	hw_breakpoint_restore();
 }
 
 void kgdboe_park_init(void)
