@@ -78,6 +78,9 @@ static DEFINE_PER_CPU(call_single_data_t, park_csd);
 /* Stops where some CPU could not be parked; for the unload log line. */
 static unsigned int park_misses;
 
+/* The CPUs the last stop could not park; debugger CPU only. */
+static struct cpumask park_missing;
+
 /* The IPI handler: hard interrupt, interrupts off, on a CPU to park. */
 static void park_fn(void *info)
 {
@@ -117,10 +120,12 @@ void kgdboe_park_others(void)
 	smp_mb();	/* park_wanted before the IPIs and the reads of parked */
 	for (waited = 0; ; waited++) {
 		missing = 0;
+		cpumask_clear(&park_missing);
 		for_each_online_cpu(cpu) {
 			if (cpu == me || READ_ONCE(per_cpu(parked, cpu)))
 				continue;
 			missing++;
+			cpumask_set_cpu(cpu, &park_missing);
 			/* -EBUSY while the last one is still queued: fine. */
 			smp_call_function_single_async(cpu,
 						       per_cpu_ptr(&park_csd, cpu));
@@ -132,8 +137,8 @@ void kgdboe_park_others(void)
 		udelay(1);
 	}
 	park_misses++;
-	pr_warn("%u CPU(s) did not take the park IPI (interrupts off?); kgdb freezes them where they are\n",
-		missing);
+	pr_warn("%u CPU(s) did not take the park IPI (interrupts off?): CPU %*pbl; kgdb freezes them where they are\n",
+		missing, cpumask_pr_args(&park_missing));
 }
 
 /*
