@@ -11,7 +11,9 @@
 # the hardware-breakpoint kernels (default "6.12,6.12-unpatched"; the unpatched kernel is built
 # once, ~20 min, into a cache folder of its own).
 BeforeDiscovery {
-    $hwKernels = if ($env:KGDBOE_FIELD_HW_KERNELS) { $env:KGDBOE_FIELD_HW_KERNELS -split ',' } else { '6.12', '6.12-unpatched' }
+    $hwKernels = foreach ($k in $(if ($env:KGDBOE_FIELD_HW_KERNELS) { $env:KGDBOE_FIELD_HW_KERNELS -split ',' } else { '6.12', '6.12-unpatched' })) {
+        @{ Kernel = $k; Patched = $k -notmatch 'unpatched' }
+    }
 }
 
 BeforeAll {
@@ -90,10 +92,8 @@ BeforeAll {
     }
 }
 
-Describe 'Hardware breakpoints on <_>' -Tag 'Lab', 'Field', 'HardwareBreakpoints' -ForEach $hwKernels {
+Describe 'Hardware breakpoints on <Kernel>' -Tag 'Lab', 'Field', 'HardwareBreakpoints' -ForEach $hwKernels {
     BeforeAll {
-        $script:Kernel = $_
-        $script:Patched = $Kernel -notmatch 'unpatched'
         $script:Lab = Get-FieldLab -Kernel $Kernel
         $script:Getppid = Get-LabRuntimeAddress $Lab '__x64_sys_getppid'
         # getppid() every 2 ms for good: the execute and software breakpoints stop it when wanted.
@@ -168,7 +168,9 @@ Describe 'Hardware breakpoints on <_>' -Tag 'Lab', 'Field', 'HardwareBreakpoints
         # variable, and the kernel runs on: the value changed, no stop came.
         $client = $Session.Client
         $address = (Get-KernelSymbol -Target $Session panic_timeout).Address
-        $raw = $client.SetBreakpointAsync([KgdbOe.Client.BreakpointKind]::WriteWatch, $address, 4, [Threading.CancellationToken]::None).GetAwaiter().GetResult()
+        # KgdbOe.Core lives in a load context of its own: its types are reached through the client.
+        $kind = [Enum]::Parse($client.GetType().Assembly.GetType('KgdbOe.Client.BreakpointKind'), 'WriteWatch')
+        $raw = $client.SetBreakpointAsync($kind, $address, 4, [Threading.CancellationToken]::None).GetAwaiter().GetResult()
         try {
             Resume-KernelTarget -Target $Session -Confirm:$false
             Invoke-LabSsh -Lab $Lab -Command 'echo 78 > /proc/sys/kernel/panic; cat /proc/sys/kernel/panic' | Should -Be '78'
