@@ -33,6 +33,9 @@ struct kgdboe_config {
 
 extern struct kgdboe_config kgdboe_cfg;
 
+/* kgdboe_main.c */
+void kgdboe_lockdep_pause_here(void);
+
 /* kgdboe_net.c */
 int kgdboe_net_start(void);
 void kgdboe_net_quiesce(void);

@@ -134,8 +134,10 @@ static void io_here(void)
 {
 	int cpu = raw_smp_processor_id();
 
-	if (READ_ONCE(stopped_cpu) >= 0 && READ_ONCE(stopped_cpu) != cpu)
+	if (READ_ONCE(stopped_cpu) >= 0 && READ_ONCE(stopped_cpu) != cpu) {
 		WRITE_ONCE(stopped_cpu, cpu);
+		kgdboe_lockdep_pause_here();
+	}
 }
 
 /*
