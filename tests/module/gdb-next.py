@@ -60,7 +60,11 @@ while done < count:
     run("next", done)
 if not in_function():
     enter()
-run("finish", done + 1)
+try:
+    run("finish", done + 1)
+except gdb.error as e:
+    log.write("finish-error %s\n" % str(e).replace("\n", " "))
+    raise
 log.write("done %d\n" % done)
 gdb.execute("detach")
 log.write("detached\n")

@@ -350,7 +350,7 @@ Describe 'gdb next x30 and finish in ksys_write with a writer on each of 4 CPUs'
 
     It 'ran 30 next and the finish to the end, and detached' {
         $Run.ExitCode | Should -Be 0 -Because $Run.Output
-        $Lines | Should -Contain 'done 30' -Because ($Lines -join "`n")
+        $Lines | Should -Contain 'done 30' -Because (($Lines -join "`n") + "`ngdb: " + $Run.Output)
         $Lines | Should -Contain 'detached'
         @($Steps | Where-Object Command -EQ 'next').Count | Should -Be 30
         @($Steps | Where-Object Command -EQ 'finish').Count | Should -Be 1
