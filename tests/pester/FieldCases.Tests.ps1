@@ -410,14 +410,14 @@ Describe 'A <_>-CPU guest: attach, break, threads, continue; safety mode' -Tag '
         Invoke-LabSsh -Lab $Lab -Command 'killall workload; rmmod kgdboe' | Out-Null
     }
 
-    It 'safety mode on one CPU says there is no CPU to take offline, and loads' -Skip:($Cpus -ne 1) {
+    It 'safety mode on one CPU says there is no CPU to take offline, and loads' -Skip:($_ -ne 1) {
         Invoke-LabSsh -Lab $Lab -Command 'dmesg -c >/dev/null; insmod /tmp/kgdboe.ko force_single_core=1' | Out-Null
         $log = Invoke-LabSsh -Lab $Lab -Command 'dmesg; rmmod kgdboe'
         $log | Should -Match 'force_single_core: CPU 0 is the only CPU online; there is no CPU to take offline'
         $log | Should -Match 'kgdboe: ready .*mode=single-core'
     }
 
-    It 'safety mode says the kernel refused to take a CPU offline, leaves every CPU online and does not load' -Skip:($Cpus -eq 1) {
+    It 'safety mode says the kernel refused to take a CPU offline, leaves every CPU online and does not load' -Skip:($_ -eq 1) {
         Invoke-LabSsh -Lab $Lab -Command 'insmod /tmp/irqspin.ko seconds=0 block_hotplug=1' | Out-Null
         try {
             $err = Get-CommandError { Connect-FieldSession $Lab 'field-refused' -ForceSingleCore }
