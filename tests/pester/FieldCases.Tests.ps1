@@ -290,8 +290,11 @@ Describe 'A CPU spinning with interrupts off when the break-in comes' -Tag 'Lab'
     It 'breaks in while CPU 1 spins; info threads and kdb''s btc answer; the stop names the CPU it could not park' {
         # SSH is of no use while CPU 1 spins (a task queued there, or an IPI to it, waits 30 s): the
         # spinner starts as insmod returns, and everything about it is read from the log afterwards.
-        Invoke-LabSsh -Lab $Lab -Command 'insmod /tmp/irqspin.ko cpu=1 seconds=30' | Out-Null
-        Start-Sleep -Seconds 3
+        # The spin starts 5 s after insmod, when the SSH session that loaded it has ended (tearing it
+        # down would otherwise wait for CPU 1 with preemption off on CPU 0, and the break-in's work
+        # item with it, for the whole 30 s).
+        Invoke-LabSsh -Lab $Lab -Command 'insmod /tmp/irqspin.ko cpu=1 seconds=30 delay_ms=5000' | Out-Null
+        Start-Sleep -Seconds 9
         $script:BreakIn = Invoke-StockGdb -Commands ($Gdb + @('info threads', 'monitor btc', 'detach')) -TimeoutSeconds 180
         $BreakIn.ExitCode | Should -Be 0 -Because $BreakIn.Output
         $BreakIn.Output | Should -Match 'shadowCPU0' -Because 'info threads lists CPU 0'

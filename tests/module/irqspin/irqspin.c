@@ -14,6 +14,7 @@
  * CPUs offline and must say so.
  */
 #include <linux/cpu.h>
+#include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/sched.h>
@@ -27,6 +28,10 @@ static int seconds = 30;
 module_param(seconds, int, 0444);
 MODULE_PARM_DESC(seconds, "How long interrupts stay off (default 30)");
 
+static int delay_ms;
+module_param(delay_ms, int, 0444);
+MODULE_PARM_DESC(delay_ms, "Wait this long before turning interrupts off (default 0)");
+
 static bool block_hotplug;
 module_param(block_hotplug, bool, 0444);
 MODULE_PARM_DESC(block_hotplug, "Keep CPU hotplug disabled while loaded (default off)");
@@ -39,6 +44,9 @@ static int spin_fn(void *unused)
 	u64 start, end;
 	unsigned long flags;
 
+	/* Lets the loader's SSH session end first: its exit would wait for us. */
+	if (delay_ms > 0)
+		msleep(delay_ms);
 	local_irq_save(flags);
 	start = ktime_get_mono_fast_ns();
 	end = start + (u64)seconds * NSEC_PER_SEC;
