@@ -66,7 +66,8 @@ BeforeAll {
         # Waits until dmesg matches; returns the matching lines.
         $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
         while ($true) {
-            $lines = @((Invoke-LabSsh -Lab $Lab -Command 'dmesg') -split "`n" | Where-Object { $_ -match $Pattern })
+            # SSH may not answer yet (a CPU spinning with interrupts off): try again.
+            $lines = @((Invoke-LabSshCommand -Lab $Lab -Command 'dmesg' -AllowFailure 2>$null) -split "`n" | Where-Object { $_ -match $Pattern })
             if ($lines.Count) { return $lines }
             if ([DateTime]::UtcNow -gt $deadline) { throw "the guest's kernel log did not show '$Pattern' within $Seconds s" }
             Start-Sleep -Seconds 1
