@@ -52,6 +52,9 @@ struct kgdboe_dest {
 /* What the v2 wire adds to each datagram of the stub's bytes. */
 #define KGDBOE_WIRE_OVERHEAD	(KGDBOE_WIRE_HDR + KGDBOE_TAG_SIZE)
 
+/* kgdboe_main.c */
+void kgdboe_lockdep_pause_here(void);
+
 /* kgdboe_net.c */
 int kgdboe_net_start(void);
 void kgdboe_net_quiesce(void);

@@ -57,8 +57,8 @@ static struct netpoll kgdboe_np = {
 /* Module reference held for an attached debugger; stopped CPU only. */
 static bool session_pinned;
 
-/* CPU whose lockdep we paused in pre_exception, -1 if none. */
-static int lockdep_paused_cpu = -1;
+/* CPUs whose lockdep we paused during this stop; stopped path only. */
+static struct cpumask lockdep_paused;
 
 /*
  * While stopped we are in NMI context (x86 enters kgdb from int3/#DB
@@ -69,23 +69,28 @@ static int lockdep_paused_cpu = -1;
  * pre_exception to post_exception we raise lockdep's own per-CPU recursion
  * count, which makes it look away on this CPU only. In NMI context lockdep
  * already skips lock tracking (nmi_enter() calls lockdep_off()); this only
- * silences its IN-NMI usage check. The count is kept by CPU number because
- * a kdb "cpu" switch can end the stop on another CPU.
+ * silences its IN-NMI usage check. Every CPU that does I/O during the stop
+ * is paused (kgdboe_net.c's io_here(): kdb's btc has each frozen CPU print
+ * its own stack, and a kdb "cpu" switch can end the stop on another CPU).
  */
-static void lockdep_pause(void)
+void kgdboe_lockdep_pause_here(void)
 {
 #ifdef CONFIG_LOCKDEP
-	lockdep_paused_cpu = smp_processor_id();
-	per_cpu(lockdep_recursion, lockdep_paused_cpu)++;
+	int cpu = raw_smp_processor_id();
+
+	if (!cpumask_test_and_set_cpu(cpu, &lockdep_paused))
+		per_cpu(lockdep_recursion, cpu)++;
 #endif
 }
 
 static void lockdep_resume(void)
 {
 #ifdef CONFIG_LOCKDEP
-	if (lockdep_paused_cpu >= 0)
-		per_cpu(lockdep_recursion, lockdep_paused_cpu)--;
-	lockdep_paused_cpu = -1;
+	int cpu;
+
+	for_each_cpu(cpu, &lockdep_paused)
+		per_cpu(lockdep_recursion, cpu)--;
+	cpumask_clear(&lockdep_paused);
 #endif
 }
 
@@ -194,7 +199,7 @@ static void kgdboe_flush(void)
 /* Before the other CPUs are rounded up. */
 static void kgdboe_pre_exception(void)
 {
-	lockdep_pause();
+	kgdboe_lockdep_pause_here();
 	/* Like kgdboc: the module stays until the debugger detaches. */
 	if (!session_pinned)
 		session_pinned = try_module_get(THIS_MODULE);

@@ -105,8 +105,28 @@ static struct {
 	unsigned int naks;	/* fake NAKs since gdb last sent a byte */
 } last_reply;
 
-/* CPU that is stopped in the debugger, -1 while running. */
+/*
+ * CPU that is stopped in the debugger, -1 while running. It is the CPU
+ * doing I/O: kgdb also calls the I/O callbacks from other frozen CPUs.
+ * kdb's btc asks each of them to print its own stack (DCPU_WANT_BT in
+ * kgdb_cpu_enter(); the stack arrives as 'O' packets written and acked
+ * from that CPU), and kdb's "cpu" command moves the stop. One CPU does I/O
+ * at a time (the master spins until the other is done), so io_here()
+ * hands the stop to whichever CPU calls while one is on. A frame polled
+ * on a CPU that is not this one would be taken for a running kernel's and
+ * the ack never read: the CPU printing its stack waited for good.
+ */
 static int stopped_cpu = -1;
+
+static void io_here(void)
+{
+	int cpu = raw_smp_processor_id();
+
+	if (READ_ONCE(stopped_cpu) >= 0 && READ_ONCE(stopped_cpu) != cpu) {
+		WRITE_ONCE(stopped_cpu, cpu);
+		kgdboe_lockdep_pause_here();
+	}
+}
 
 /*
  * The command letter of the last packet the stub read, and whether the
@@ -715,6 +735,7 @@ void kgdboe_net_flush(void)
  */
 void kgdboe_net_flush_io(void)
 {
+	io_here();
 	if (tx_len == 1 && tx_buf[0] == '+')
 		return;
 	kgdboe_net_flush();
@@ -722,6 +743,7 @@ void kgdboe_net_flush_io(void)
 
 void kgdboe_net_write_char(u8 c)
 {
+	io_here();
 	if (tx_len == tx_max)
 		kgdboe_net_flush();
 	tx_buf[tx_len++] = c;
@@ -743,6 +765,7 @@ int kgdboe_net_read_char(void)
 {
 	int c = NO_POLL_CHAR;
 
+	io_here();
 	if (!rx_used()) {
 		/* kdb writes without flushing: let its prompt out first. */
 		kgdboe_net_flush();

@@ -37,6 +37,15 @@
  *
  * A CPU spinning with interrupts off cannot take the IPI; after
  * KGDBOE_PARK_WAIT_US it is left to the roundup, and the stop logs it.
+ *
+ * Leaving, a parked CPU writes its debug registers back as the kernel
+ * has them now (hw_breakpoint_restore()). kgdb's NMI came in on top of
+ * this handler, and stock exc_nmi() puts back on its way out the DR7 it
+ * found on entry: a hardware breakpoint or watchpoint removed during the
+ * stop would stay armed in this CPU's DR7 with no perf event behind it
+ * (its hits swallowed by hw_breakpoint_handler(), for good), and one added
+ * would stay off. The lab kernel's patch fixes that in exc_nmi() itself;
+ * this covers the CPUs we parked on kernels without it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -47,6 +56,7 @@
 #include <linux/rcupdate.h>
 #include <linux/smp.h>
 #include <linux/timekeeping.h>
+#include <asm/debugreg.h>
 
 #include "kgdboe.h"
 
@@ -68,6 +78,9 @@ static DEFINE_PER_CPU(call_single_data_t, park_csd);
 /* Stops where some CPU could not be parked; for the unload log line. */
 static unsigned int park_misses;
 
+/* The CPUs the last stop could not park; debugger CPU only. */
+static struct cpumask park_missing;
+
 /* The IPI handler: hard interrupt, interrupts off, on a CPU to park. */
 static void park_fn(void *info)
 {
@@ -81,6 +94,7 @@ static void park_fn(void *info)
 		cpu_relax();
 	}
 	WRITE_ONCE(*this_cpu_ptr(&parked), false);
+	hw_breakpoint_restore();
 }
 
 void kgdboe_park_init(void)
@@ -106,10 +120,12 @@ void kgdboe_park_others(void)
 	smp_mb();	/* park_wanted before the IPIs and the reads of parked */
 	for (waited = 0; ; waited++) {
 		missing = 0;
+		cpumask_clear(&park_missing);
 		for_each_online_cpu(cpu) {
 			if (cpu == me || READ_ONCE(per_cpu(parked, cpu)))
 				continue;
 			missing++;
+			cpumask_set_cpu(cpu, &park_missing);
 			/* -EBUSY while the last one is still queued: fine. */
 			smp_call_function_single_async(cpu,
 						       per_cpu_ptr(&park_csd, cpu));
@@ -121,8 +137,8 @@ void kgdboe_park_others(void)
 		udelay(1);
 	}
 	park_misses++;
-	pr_warn("%u CPU(s) did not take the park IPI (interrupts off?); kgdb freezes them where they are\n",
-		missing);
+	pr_warn("%u CPU(s) did not take the park IPI (interrupts off?): CPU %*pbl; kgdb freezes them where they are\n",
+		missing, cpumask_pr_args(&park_missing));
 }
 
 /*

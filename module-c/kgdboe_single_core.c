@@ -32,6 +32,21 @@ void kgdboe_single_core_leave(void)
 	cpumask_clear(&offlined);
 }
 
+/* Why remove_cpu() says no, in words (kernel/cpu.c, include/linux/cpu.h). */
+static const char *refusal(int err)
+{
+	switch (err) {
+	case -EBUSY:
+		return "CPU hotplug is disabled for now, by another driver or the kernel";
+	case -EPERM:
+		return "this kernel cannot take CPUs offline (no CONFIG_HOTPLUG_CPU)";
+	case -EOPNOTSUPP:
+		return "CPU hotplug is not supported here";
+	default:
+		return "see the kernel log above";
+	}
+}
+
 int kgdboe_single_core_enter(void)
 {
 	struct cpumask others;
@@ -44,11 +59,13 @@ int kgdboe_single_core_enter(void)
 	}
 	cpumask_copy(&others, cpu_online_mask);
 	cpumask_clear_cpu(0, &others);
+	if (cpumask_empty(&others))
+		pr_info("force_single_core: CPU 0 is the only CPU online; there is no CPU to take offline\n");
 	for_each_cpu(cpu, &others) {
 		err = remove_cpu(cpu);
 		if (err) {
-			pr_err("force_single_core: cannot take CPU %u offline: %d\n",
-			       cpu, err);
+			pr_err("force_single_core: the kernel refused to take CPU %u offline (%d: %s); every CPU stays online and kgdboe does not load\n",
+			       cpu, err, refusal(err));
 			cpu_hotplug_disable();	/* balanced by _leave() */
 			kgdboe_single_core_leave();
 			return err;

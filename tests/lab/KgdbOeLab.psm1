@@ -159,8 +159,10 @@ function Start-KgdbOeLab {
         [string] $QemuPath = 'qemu-system-x86_64',
         [int] $TimeoutSeconds = 240
     )
-    if ($Kernel -notin $script:KnownKernels -and $Kernel -ne 'stock') {
-        throw "lab: unknown kernel version '$Kernel' (known: $($script:KnownKernels -join ', '), stock)"
+    # '<series>-unpatched': the lab kernel without tests/lab/patches/, as users have KGDB (its own cache folder).
+    $series = $Kernel -replace '-unpatched$', ''
+    if ($series -notin $script:KnownKernels -and $Kernel -ne 'stock') {
+        throw "lab: unknown kernel version '$Kernel' (known: $($script:KnownKernels -join ', '), each also as <version>-unpatched, stock)"
     }
     if (-not $script:NicDevices.ContainsKey($Nic)) {
         throw "lab: unknown NIC model '$Nic' (known: $($script:NicDevices.Keys -join ', '))"
@@ -178,7 +180,11 @@ function Start-KgdbOeLab {
     if ($running) { return $running }
 
     $initrdDir = Invoke-LabBuildScript 'build-initramfs.sh' @()
-    $kernelDir = if ($Kernel -eq 'stock') { Invoke-LabBuildScript 'fetch-stock-kernel.sh' @() } else { Get-LabKernelFolder $Kernel }
+    $kernelDir = if ($Kernel -eq 'stock') { Invoke-LabBuildScript 'fetch-stock-kernel.sh' @() }
+    elseif ($Kernel -ne $series) {
+        $env:KGDBOE_KERNEL_PATCHES = 'none'
+        try { Invoke-LabBuildScript 'build-kernel.sh' @($series) } finally { Remove-Item Env:KGDBOE_KERNEL_PATCHES }
+    } else { Get-LabKernelFolder $Kernel }
     # The stock kernel's initramfs is the lab's plus its NIC driver.
     $initramfs = if ($Kernel -eq 'stock') { Join-Path $kernelDir 'initramfs.cpio.gz' } else { Join-Path $initrdDir 'initramfs.cpio.gz' }
     $stateDir = Get-LabStateDir $Name

@@ -2,6 +2,9 @@
 # Builds the lab kernel for one Debian linux-source version (6.1 or 6.12) and caches it
 # outside the clone, keyed by the source package version and the config fragment's hash.
 # Prints the cache folder: bzImage, System.map, vmlinux, and src/ (usable as KDIR).
+# KGDBOE_KERNEL_PATCHES=none builds the same kernel without tests/lab/patches/ (the kernel users
+# run: stock KGDB, whose hardware breakpoints never report a hit) in a folder of its own; unset,
+# the cache key is the one it always was.
 set -euo pipefail
 series=${1:?usage: build-kernel.sh 6.1|6.12}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -11,7 +14,14 @@ tarball=/usr/src/linux-source-$series.tar.xz
 pkgver=$(dpkg-query -W -f='${Version}' "linux-source-$series")
 # Bump recipe when a change to this script changes what it produces.
 recipe=2
-confhash=$( (cat "$here/kernel.config" "$here"/patches/*.patch; echo "recipe=$recipe") | sha256sum | cut -c1-12)
+patches=${KGDBOE_KERNEL_PATCHES:-all}
+case "$patches" in
+  all) patchfiles=("$here"/patches/*.patch)
+       confhash=$( (cat "$here/kernel.config" "${patchfiles[@]}"; echo "recipe=$recipe") | sha256sum | cut -c1-12) ;;
+  none) patchfiles=()
+        confhash=$( (cat "$here/kernel.config"; echo "recipe=$recipe"; echo "patches=none") | sha256sum | cut -c1-12)-unpatched ;;
+  *) echo "build-kernel: KGDBOE_KERNEL_PATCHES=$patches (all or none)" >&2; exit 2 ;;
+esac
 out="$cache/kernel-$series-${pkgver//\~/_}-$confhash"
 if [ -f "$out/.done" ]; then echo "$out"; exit 0; fi
 
@@ -28,7 +38,7 @@ log="$out/build.log"
   mv "$out/linux-source-$series" "$out/src"
   cd "$out/src"
   # Fixes the lab needs in the kernel itself; each patch says why at its top.
-  for p in "$here"/patches/*.patch; do patch -p1 --no-backup-if-mismatch < "$p"; done
+  for p in ${patchfiles[@]+"${patchfiles[@]}"}; do patch -p1 --no-backup-if-mismatch < "$p"; done
   make tinyconfig
   scripts/kconfig/merge_config.sh -m .config "$here/kernel.config"
   make olddefconfig

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using KgdbOe.Client;
+using KgdbOe.Symbols;
 using Breakpoint = KgdbOe.Client.Breakpoint;
 
 namespace KgdbOe.PowerShell.Commands
@@ -53,6 +54,7 @@ namespace KgdbOe.PowerShell.Commands
             ulong address = Resolve(session, Address);
             string where = Show(session, address);
             if (!ShouldProcess(where, $"Set a {Kind} breakpoint")) return;
+            if (Kind != BreakpointKind.Software) EnsureHardwareBreakpointsFire(session, where);
 
             Breakpoint breakpoint = Call(session, where, ErrorCategory.InvalidOperation,
                 (client, ct) => client.SetBreakpointAsync(Kind, address, Length, ct));
@@ -78,6 +80,44 @@ namespace KgdbOe.PowerShell.Commands
             Breakpoint breakpoint = Call(session, where, ErrorCategory.InvalidOperation,
                 (client, ct) => session.ModuleBreakpoints.AddAsync(Kind, module, symbol, loaded, ct));
             WriteObject(new KernelBreakpoint(session, breakpoint));
+        }
+
+        /// <summary>
+        /// Stock x86 KGDB accepts hardware breakpoints and never reports their hits: the first one of a
+        /// session checks (HardwareBreakpointProbe: the kernel runs up to 3 s with a watchpoint on jiffies
+        /// and then stops there or at a break-in), and refuses with KgdbOe.HardwareBreakpointUnsupported
+        /// rather than report as set a breakpoint that will never fire.
+        /// </summary>
+        private void EnsureHardwareBreakpointsFire(KernelTargetSession session, string where)
+        {
+            if (session.HardwareBreakpoints == HardwareBreakpointSupport.Unknown)
+            {
+                if (session.Symbols is not SymbolTable symbols || !symbols.TryGetAddress("jiffies", out _) ||
+                    !symbols.TryGetAddress("kgdb_breakpoint", out _))
+                {
+                    WriteWarning($"Without symbols (jiffies, kgdb_breakpoint) KgdbOe cannot check that this kernel reports hardware breakpoint hits; " +
+                                 $"stock x86 kernels never do, so the {Kind} breakpoint at {where} may never fire.");
+                    return;
+                }
+                var progress = new ProgressRecord(1, "Set-KernelBreakpoint", "Checking that the kernel reports hardware breakpoint hits (it runs up to 3 s)");
+                WriteProgress(progress);
+                try
+                {
+                    session.HardwareBreakpoints = Call(session, where, ErrorCategory.InvalidOperation,
+                        (client, ct) => HardwareBreakpointProbe.RunAsync(client, symbols, ct));
+                }
+                finally
+                {
+                    progress.RecordType = ProgressRecordType.Completed;
+                    WriteProgress(progress);
+                }
+                WriteVerbose($"Hardware breakpoint hits on {session.Name}: {session.HardwareBreakpoints}; the kernel is now stopped at {session.LastStop?.Location}.");
+            }
+            if (session.HardwareBreakpoints == HardwareBreakpointSupport.NotReported)
+                throw Fail(KgdbOeErrorId.HardwareBreakpointUnsupported, ErrorCategory.NotImplemented, where,
+                    $"This kernel accepts hardware breakpoints and watchpoints but never reports a hit (a write watchpoint on jiffies did not stop it), " +
+                    $"so no {Kind} breakpoint was set at {where}. Stock x86 KGDB has this fault: its breakpoint events stay inactive for perf " +
+                    "(tests/lab/patches/kgdb-hw-breakpoints.patch fixes it in the kernel). Use a software breakpoint, or a patched kernel.");
         }
     }
 }

@@ -46,5 +46,10 @@ namespace KgdbOe.PowerShell
         public const string NotInFunction = "KgdbOe.NotInFunction";
         /// <summary>The keyed (v2) handshake got no answer that authenticates under the key: wrong key, a keyless module, or nothing there (AuthenticationError; target object: the endpoint). The kernel was not stopped.</summary>
         public const string AuthenticationFailed = "KgdbOe.AuthenticationFailed";
+        /// <summary>
+        /// The kernel accepts hardware breakpoints and watchpoints but never reports a hit (stock x86 KGDB; Set-KernelBreakpoint
+        /// checked with a watchpoint on jiffies). No breakpoint was set (NotImplemented; target object: the address).
+        /// </summary>
+        public const string HardwareBreakpointUnsupported = "KgdbOe.HardwareBreakpointUnsupported";
     }
 }

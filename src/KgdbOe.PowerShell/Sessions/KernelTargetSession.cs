@@ -52,6 +52,7 @@ namespace KgdbOe.PowerShell
             SymbolSource = symbolSource;
             KaslrMethod = kaslrMethod;
             ConnectedAt = DateTime.Now;
+            HardwareBreakpoints = client.Kind == TargetKind.Kgdb ? HardwareBreakpointSupport.Unknown : HardwareBreakpointSupport.Reported;
         }
 
         public string Name { get; }
@@ -93,6 +94,13 @@ namespace KgdbOe.PowerShell
                 return types != null && types.Status == TaskStatus.RanToCompletion ? types.Result.ToString() : null;
             }
         }
+
+        /// <summary>
+        /// Whether the kernel reports hits of hardware breakpoints and watchpoints: Unknown until the first
+        /// one of a KGDB session is set (Set-KernelBreakpoint checks then, see HardwareBreakpointProbe);
+        /// always Reported for QEMU's gdbstub.
+        /// </summary>
+        public HardwareBreakpointSupport HardwareBreakpoints { get; internal set; }
 
         public KernelStop? LastStop => Client.LastStop is StopEvent stop ? new KernelStop(this, stop) : null;
         public ClientStatistics Statistics => Client.Statistics;
