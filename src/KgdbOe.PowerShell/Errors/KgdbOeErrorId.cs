@@ -38,5 +38,13 @@ namespace KgdbOe.PowerShell
         public const string BadPointer = "KgdbOe.BadPointer";
         /// <summary>A kernel list that loops without coming back to its head (InvalidData; target object: the node met twice).</summary>
         public const string ListCycle = "KgdbOe.ListCycle";
+        /// <summary>Export-KernelCore: the kernel has no vmcoreinfo (built without VMCORE_INFO / CRASH_CORE), which crash and drgn need (ObjectNotFound; target: the session).</summary>
+        public const string NoVmcoreInfo = "KgdbOe.NoVmcoreInfo";
+        /// <summary>Export-KernelCore: the kernel's resource tree lists no System RAM (ObjectNotFound; target: the session).</summary>
+        public const string NoSystemRam = "KgdbOe.NoSystemRam";
+        /// <summary>Export-KernelCore: the disk filled up; the partial file was removed (WriteError).</summary>
+        public const string DiskFull = "KgdbOe.DiskFull";
+        /// <summary>Export-KernelCore: pages of System RAM could not be read; the core is complete with zeros there (non-terminating ReadError; target: the summary).</summary>
+        public const string UnreadablePages = "KgdbOe.UnreadablePages";
     }
 }
