@@ -14,10 +14,13 @@ function Start-BenchLab {
         [Parameter(Mandatory)] [string] $KernelModule,
         [string] $Kernel = '6.12',
         [string] $Nic = 'e1000',
-        [int] $Cpus = 2
+        [int] $Cpus = 2,
+        # 0: the lab's default guest memory.
+        [int] $MemoryMB = 0
     )
     if (-not (Test-Path $KernelModule)) { throw "bench: kernel module '$KernelModule' not found" }
-    $lab = Start-KgdbOeLab -Name $Name -Kernel $Kernel -Cpus $Cpus -Nic $Nic
+    $memory = if ($MemoryMB) { @{ MemoryMB = $MemoryMB } } else { @{} }
+    $lab = Start-KgdbOeLab -Name $Name -Kernel $Kernel -Cpus $Cpus -Nic $Nic @memory
     $loaded = Invoke-LabSshCommand -Lab $lab -Command 'grep -c "^kgdboe " /proc/modules' -AllowFailure
     if ($loaded -ne '1') {
         Send-LabFile -Lab $lab -Path $KernelModule -Destination /tmp/kgdboe.ko

@@ -16,7 +16,10 @@ On one lab guest (2 CPUs, e1000 unless told otherwise, kgdboe loaded), each figu
   5. kernel objects on the stopped kernel (Measure-KernelObjects.ps1: task list, last 1,000 log
      records, module list), a backtrace of the stopped CPU (warm ORC cache) and a function's
      disassembly (vfs_read, its memory read included); and the BTF reader on Debian 6.1's BTF
-     (Measure-BtfParse.ps1: parse time and managed memory).
+     (Measure-BtfParse.ps1: parse time and managed memory);
+  6. the whole RAM of a 256 MiB guest as a vmcore (Measure-KernelCore.ps1, once, on a lab of its own
+     booted and stopped before the others): time, rate and the client's peak memory (-SkipCore
+     leaves it out; with the `m` path it takes minutes).
 Writes results/bench-<time>.json and .md and prints one summary line with the ratios.
 
 .EXAMPLE
@@ -41,7 +44,9 @@ param(
     # Wait up to this long for the machine to be quiet (kernel builds make every figure noise).
     [int] $QuietTimeoutSeconds = 300,
     [double] $MaxLoad = 3.5,
-    [switch] $KeepLab
+    [switch] $KeepLab,
+    [switch] $SkipCore,
+    [int] $CoreMemoryMB = 256
 )
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
@@ -122,6 +127,15 @@ function Measure-OurConnect {
 function Format-Rate([double] $Value) { $Value.ToString('0.0', $inv) }
 
 $lab = $null
+# 6. The vmcore first, on its own lab (one lab VM at a time on this machine).
+$core = $null
+if (-not $SkipCore) {
+    try {
+        $core = & (Join-Path $PSScriptRoot 'Measure-KernelCore.ps1') -PackageDir $PackageDir -KernelModule $KernelModule -Kernel $Kernel -MemoryMB $CoreMemoryMB
+    } catch {
+        $core = [pscustomobject]@{ Failed = "$($_.Exception.Message)" }
+    }
+}
 try {
     $lab = Start-BenchLab -Name $LabName -KernelModule $KernelModule -Kernel $Kernel -Nic $Nic
     $sym = Get-GuestSymbol -Lab $lab -Name _stext, __x64_sys_getppid
@@ -233,7 +247,7 @@ try {
             Kgdboe = $lab.KgdboeReady; Transport = 'UDP via QEMU user-net hostfwd on 127.0.0.1'
         }
         Repeat = $Repeat; Dump = @($dumps); DumpByReadWindow = @($windows); RoundTrip = $roundTrip; HitContinue = @($hitContinue); Connect = $connect
-        KernelObjects = $objects; Btf = $btf
+        KernelObjects = $objects; Btf = $btf; KernelCore = $core
         GuestAliveAfter = $alive
     }
 
@@ -269,6 +283,11 @@ try {
     $md += "| Backtrace of the stopped CPU, $($objects.StackFrames) frames (ms) | $($objects.StackMs) | | | 30 frames <= 100 |"
     $md += "| Disassembly of vfs_read, read included (ms) | $($objects.DisassemblyMs) | | | <= 50 after the read |"
     $md += "| BTF parse, Debian 6.1 (ms; MB allocated) | $($btf.ParseMs); $($btf.AllocatedMB) | | | <= 1000 ms, <= 150 MB |"
+    if ($core -and $core.PSObject.Properties['Seconds']) {
+        $md += "| Whole RAM of a $($core.GuestMemoryMB) MiB guest as a vmcore (s; MiB/s; client peak MB, capture's own MB) | $($core.Seconds); $($core.MiBPerSecond); $($core.PeakMB), $($core.CaptureMB) | | | <= 60 s: $(& $verdict ($core.Seconds -le 60)), <= 100 MB: $(& $verdict ($core.PeakMB -le 100)) |"
+    } elseif ($core) {
+        $md += "| Whole RAM as a vmcore | failed: $($core.Failed) | | | |"
+    }
     $md += '', '| Dump 1 MiB, reads in flight | KiB/s | x gdb | x bound | Retransmissions | Bytes |', '| ---: | ---: | ---: | ---: | ---: | --- |'
     foreach ($w in $windows) {
         $md += "| $($w.Window) | $(Format-Rate $w.KiBps) | $([math]::Round($w.KiBps / $dumps[0].GdbKiBps, 2)) | $([math]::Round($w.KiBps / $roundTrip.BoundKiBps, 2)) | $($w.Retransmissions) | $($w.SameBytes) |"
