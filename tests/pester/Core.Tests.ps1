@@ -19,6 +19,8 @@ BeforeDiscovery {
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestLab.ps1')
     $script:ModuleDir = Import-KgdbOeTestModule
+    # Get-Rendering and Assert-ReadsWell: the views test's judge of a view.
+    . (Join-Path $PSScriptRoot 'Views.Fixture.ps1')
 
     # Runs a program with arguments and a time limit; returns ExitCode and Output (stdout then stderr).
     function Invoke-Tool([string] $Program, [string[]] $Arguments, [int] $TimeoutSeconds = 600) {
@@ -35,13 +37,28 @@ BeforeAll {
         } finally { Remove-Item $out, $err -ErrorAction Ignore }
     }
 
-    # crash in batch mode: the commands from a file, then exit.
-    function Invoke-Crash([string] $Vmlinux, [string] $Core, [string[]] $Commands) {
-        $input = New-TemporaryFile
+    # crash in batch mode: the commands from a file, then exit. --kaslr auto: crash 8.0.2 does not
+    # relocate the lab's vmlinux by the core's KERNELOFFSET by itself (it reads page_offset_base at
+    # the link-time address and stops with a read error). --no_kmem_cache: the lab's tinyconfig
+    # kernels use SLUB_TINY (6.12) / SLOB (6.1), whose kmem_cache crash 8.0.2 cannot parse
+    # ("invalid structure member offset: kmem_cache_s_num"); ps, log and bt do not need it.
+    function Invoke-Crash([string] $Vmlinux, [string] $Core, [string[]] $Commands, [string[]] $Options = @()) {
+        $commandFile = New-TemporaryFile
         try {
-            Set-Content -LiteralPath $input -Value (@($Commands) + 'exit')
-            Invoke-Tool crash @('-s', '--no_scroll', '-i', $input.FullName, $Vmlinux, $Core)
-        } finally { Remove-Item $input -ErrorAction Ignore }
+            Set-Content -LiteralPath $commandFile -Value (@($Commands) + 'exit')
+            Invoke-Tool crash (@('-s', '--no_scroll', '--kaslr', 'auto', '--no_kmem_cache') + $Options + @('-i', $commandFile.FullName, $Vmlinux, $Core))
+        } finally { Remove-Item $commandFile -ErrorAction Ignore }
+    }
+
+    # crash 8.0.2 (Debian 12) predates two kernel changes it needs for tasks and modules: 6.2 moved the
+    # per-CPU current_task into pcpu_hot (crash: "per_cpu_symbol_search(per_cpu__current_task): NULL",
+    # ps lists swapper/0 only, bt -a fails), and 6.4 replaced struct module's core_layout by mem[]
+    # (crash stops at start-up: "invalid structure member offset: module_core_size"). On such a
+    # kernel it still opens the core with --no_modules and prints the log; 8.0.3 added both.
+    function Test-CrashKnowsKernel([string] $Release) {
+        $crashVersion = [version]((& crash --version 2>$null | Select-String -Pattern 'crash (\d+\.\d+\.\d+)' | Select-Object -First 1).Matches[0].Groups[1].Value)
+        $kernelVersion = [version](($Release -split '[^\d.]')[0])
+        -not ($crashVersion -lt [version]'8.0.3' -and $kernelVersion -ge [version]'6.2')
     }
 
     # A drgn script against the core; returns its output.
@@ -92,12 +109,15 @@ Describe 'Kernel core of <_>' -Tag 'Lab', 'Core' -ForEach $Kernels {
         $dmesg = (Invoke-LabSsh -Lab $lab -Command 'dmesg') -split "`n" | ForEach-Object { $_ -replace '^\[\s*\d+\.\d+\] ', '' } |
             Where-Object { $_ -ne '' }
         Suspend-KernelTarget | Out-Null
-        $liveTasks = @(Get-KernelTask | Select-Object Pid, Comm)
+        $liveTasks = @(Get-KernelTask -IncludeThread | Select-Object Pid, Comm)
         $progress = $ProgressPreference; $ProgressPreference = 'SilentlyContinue'
+        $rssBefore = [long](((Get-Content /proc/self/status) -match '^VmRSS:') -replace '\D', '')
         try {
             $core = Export-KernelCore -Path $corePath -Confirm:$false -ErrorAction Stop
         } finally { $ProgressPreference = $progress }
-        Write-Host "core of $kernel`: $($core.RamMiB) MiB in $([math]::Round($core.Elapsed.TotalSeconds)) s, $($core.MiBPerSecond) MiB/s, $($core.UnreadablePageCount) unreadable pages"
+        $peak = [long](((Get-Content /proc/self/status) -match '^VmHWM:') -replace '\D', '')
+        # Figures for the report, not judged here (timing belongs to the benchmark).
+        Write-Host "core of $kernel`: $($core.RamMiB) MiB in $([math]::Round($core.Elapsed.TotalSeconds)) s, $($core.MiBPerSecond) MiB/s, $($core.UnreadablePageCount) unreadable pages; test process RSS $([math]::Round($rssBefore / 1024)) MB before, peak $([math]::Round($peak / 1024)) MB"
         Resume-KernelTarget -Confirm:$false
     }
 
@@ -125,6 +145,12 @@ Describe 'Kernel core of <_>' -Tag 'Lab', 'Core' -ForEach $Kernels {
         $core.UnreadablePageCount | Should -Be 0
     }
 
+    It 'shows its summary in table, list and default views that read well' {
+        $r = Get-Rendering $core
+        foreach ($view in $r.Keys) { Assert-ReadsWell $r[$view] $view }
+        $r.List | Should -Match ('PageOffset\s*: 0x{0:x16}' -f $core.PageOffset)
+    }
+
     It 'is opened by drgn: init_task.comm is swapper/0 and its pids are the live ones' -Skip:(-not $HaveDrgn) {
         $r = Invoke-Drgn $lab.Vmlinux $corePath @'
 from drgn.helpers.linux.pid import for_each_task
@@ -133,23 +159,28 @@ for t in for_each_task(prog):
     print("PID", t.pid.value_(), t.comm.string_().decode())
 '@
         $r.Output | Should -Match '(?m)^COMM swapper/0$' -Because $r.Output
+        # for_each_task walks the pid namespace: every task but the idle task (pid 0).
         $pids = @($r.Output -split "`n" | Where-Object { $_ -match '^PID (\d+) ' } | ForEach-Object { [int]($_ -split ' ')[1] })
-        $pids | Sort-Object | Should -Be @($liveTasks.Pid | Sort-Object)
+        $pids | Sort-Object | Should -Be @($liveTasks.Pid | Where-Object { $_ -ne 0 } | Sort-Object)
     }
 
     Context 'crash' -Skip:(-not $HaveCrash) {
         BeforeAll {
-            $crash = Invoke-Crash $lab.Vmlinux $corePath @('ps', 'log -t', 'bt -a')
+            $crashKnows = Test-CrashKnowsKernel $lab.KernelRelease
+            $options = if ($crashKnows) { @() } else { @('--no_modules') }
+            $crash = Invoke-Crash $lab.Vmlinux $corePath @('ps', 'log -t', 'bt -a') $options
             Set-Content -LiteralPath (Join-Path ([IO.Path]::GetTempPath()) "kgdboe-core-crash-$kernel.txt") -Value $crash.Output
         }
 
         It 'runs ps, log and bt -a without an error' {
+            if (-not $crashKnows) { Set-ItResult -Skipped -Because "crash $((& crash --version 2>$null) -match '\S' | Select-Object -First 1) predates $($lab.KernelRelease)'s pcpu_hot and module layout (see Test-CrashKnowsKernel)"; return }
             $crash.ExitCode | Should -Be 0 -Because $crash.Output
             $crash.Output | Should -Not -Match $CrashErrorPattern -Because $crash.Output
             $crash.Output | Should -Match '(?m)^PID: \d+\s+TASK: [0-9a-f]+\s+CPU: 1\s' -Because 'bt -a shows CPU 1'
         }
 
         It 'lists the live tasks (pid, comm)' {
+            if (-not $crashKnows) { Set-ItResult -Skipped -Because "crash $((& crash --version 2>$null) -match '\S' | Select-Object -First 1) predates $($lab.KernelRelease)'s pcpu_hot and module layout (see Test-CrashKnowsKernel)"; return }
             $crashTasks = @(ConvertFrom-CrashPs $crash.Output)
             # crash lists each CPU's idle task (pid 0); the live list has swapper/0 once.
             $fromCrash = @($crashTasks | Where-Object { $_.Pid -ne 0 -or $_.Comm -eq 'swapper/0' } | ForEach-Object { "$($_.Pid) $($_.Comm)" } | Sort-Object -Unique)
@@ -157,7 +188,8 @@ for t in for_each_task(prog):
             $fromCrash | Should -Be $fromLive
         }
 
-        It 'shows the log dmesg showed just before the stop' {
+        It 'shows the log dmesg showed just before the stop (every crash version, with --no_modules where it must)' {
+            $crash.ExitCode | Should -Be 0 -Because $crash.Output
             $logLines = @($crash.Output -split "`n" | ForEach-Object { $_.TrimEnd() } | Where-Object { $_ -ne '' })
             $tail = @($dmesg | Select-Object -Last 20)
             $at = [Array]::IndexOf($logLines, $tail[0])
