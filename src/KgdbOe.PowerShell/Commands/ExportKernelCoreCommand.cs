@@ -62,7 +62,7 @@ namespace KgdbOe.PowerShell.Commands
             KernelCoreSummary summary;
             try
             {
-                using (file)
+                try
                 {
                     var started = DateTime.UtcNow;
                     long lastPercent = -1;
@@ -82,6 +82,14 @@ namespace KgdbOe.PowerShell.Commands
                     });
                     summary = Capture(session, () => Call(session, path, ErrorCategory.ReadError,
                         (client, ct) => KernelCoreWriter.WriteAsync(plan, target, file, path, reporter, ct)));
+                    file.Dispose(); // the writer flushed: nothing is left in the buffer to fail here
+                }
+                catch
+                {
+                    // Closing flushes what is buffered, which fails again on a full disk: the first error is the one to report.
+                    try { file.Dispose(); }
+                    catch (IOException) { }
+                    throw;
                 }
                 try
                 {
@@ -96,9 +104,10 @@ namespace KgdbOe.PowerShell.Commands
             }
             finally
             {
+                // First the file: writing the progress record throws when the pipeline is being stopped (Ctrl-C).
+                if (!complete) TryDelete(partial);
                 progress.RecordType = ProgressRecordType.Completed;
                 WriteProgress(progress);
-                if (!complete) TryDelete(partial);
             }
 
             WriteObject(summary);
