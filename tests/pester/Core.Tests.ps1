@@ -73,7 +73,7 @@ BeforeAll {
     # Lines of crash's `ps` as pid and comm (PID PPID CPU TASK ST %MEM VSZ RSS COMM; '>' marks an active task).
     function ConvertFrom-CrashPs([string] $Text) {
         foreach ($line in ($Text -split "`n")) {
-            if ($line -match '^\s*>?\s*(\d+)\s+(\d+)\s+(\d+)\s+([0-9a-f]{16})\s+\S+\s+\S+\s+\d+\s+\d+\s+(.*?)\s*$') {
+            if ($line -match '^\s*>?\s*(\d+)\s+(-?\d+)\s+(\d+)\s+([0-9a-f]{16})\s+\S+\s+\S+\s+\d+\s+\d+\s+(.*?)\s*$') {
                 [pscustomobject]@{ Pid = [int]$Matches[1]; Comm = $Matches[5].Trim('[', ']') }
             }
         }
