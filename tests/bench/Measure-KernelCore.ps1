@@ -38,7 +38,7 @@ try {
 param($PackageDir, $Port, $SystemMap, $Path)
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-function Get-StatusKiB([string] $Field) { [long](((Get-Content /proc/self/status) -match "^${Field}:") -replace '\D', '') }
+function Get-StatusKiB([string] $Field) { [long]((@(Get-Content /proc/self/status) -match "^${Field}:")[0] -replace '\D', '') }
 Import-Module (Join-Path $PackageDir 'KgdbOe.psd1')
 $session = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $Port -SystemMap $SystemMap -Name bench-core
 if ($session.State -ne 'Stopped') { Suspend-KernelTarget | Out-Null }

@@ -112,11 +112,11 @@ Describe 'Kernel core of <_>' -Tag 'Lab', 'Core' -ForEach $Kernels {
         $liveTasks = @(Get-KernelTask -IncludeThread | Select-Object Pid, Comm)
         $liveCurrent = @(Get-KernelTask -Current | Select-Object Pid, Comm, CurrentOnCpu)
         $progress = $ProgressPreference; $ProgressPreference = 'SilentlyContinue'
-        $rssBefore = [long](((Get-Content /proc/self/status) -match '^VmRSS:') -replace '\D', '')
+        $rssBefore = [long]((@(Get-Content /proc/self/status) -match '^VmRSS:')[0] -replace '\D', '')
         try {
             $core = Export-KernelCore -Path $corePath -Confirm:$false -ErrorAction Stop
         } finally { $ProgressPreference = $progress }
-        $peak = [long](((Get-Content /proc/self/status) -match '^VmHWM:') -replace '\D', '')
+        $peak = [long]((@(Get-Content /proc/self/status) -match '^VmHWM:')[0] -replace '\D', '')
         # Figures for the report, not judged here (timing belongs to the benchmark).
         Write-Host "core of $kernel`: $($core.RamMiB) MiB in $([math]::Round($core.Elapsed.TotalSeconds)) s, $($core.MiBPerSecond) MiB/s, $($core.UnreadablePageCount) unreadable pages; test process RSS $([math]::Round($rssBefore / 1024)) MB before, peak $([math]::Round($peak / 1024)) MB"
         Resume-KernelTarget -Confirm:$false
