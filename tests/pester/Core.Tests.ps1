@@ -174,14 +174,14 @@ for t in for_each_task(prog):
         }
 
         It 'marks as active the task each CPU ran at the stop (pid in its NT_PRSTATUS)' {
-            if (-not $crashKnows) { Set-ItResult -Skipped -Because "crash $((& crash --version 2>$null) -match '\S' | Select-Object -First 1) predates $($lab.KernelRelease)'s pcpu_hot and module layout (see Test-CrashKnowsKernel)"; return }
+            if (-not $crashKnows) { Set-ItResult -Skipped -Because "$((& crash --version 2>$null) -match '\S' | Select-Object -First 1) predates $($lab.KernelRelease)'s pcpu_hot and module layout (see Test-CrashKnowsKernel)"; return }
             $active = @($crash.Output -split "`n" | Where-Object { $_ -match '^>\s*(\d+)\s+-?\d+\s+(\d+)\s+[0-9a-f]{16}\s' } |
                     ForEach-Object { "$($Matches[2]) $($Matches[1])" } | Sort-Object)
             $active | Should -Be @($liveCurrent | ForEach-Object { "$($_.CurrentOnCpu) $($_.Pid)" } | Sort-Object)
         }
 
         It 'runs ps, log and bt -a without an error' {
-            if (-not $crashKnows) { Set-ItResult -Skipped -Because "crash $((& crash --version 2>$null) -match '\S' | Select-Object -First 1) predates $($lab.KernelRelease)'s pcpu_hot and module layout (see Test-CrashKnowsKernel)"; return }
+            if (-not $crashKnows) { Set-ItResult -Skipped -Because "$((& crash --version 2>$null) -match '\S' | Select-Object -First 1) predates $($lab.KernelRelease)'s pcpu_hot and module layout (see Test-CrashKnowsKernel)"; return }
             $crash.ExitCode | Should -Be 0 -Because $crash.Output
             if ($crash.Output -match 'invalid size request: 0\s+type: "stack contents"') {
                 # crash 8.0.2 on the lab's tinyconfig 6.1 finds no size for the CPUs' IRQ/exception stacks; the
@@ -194,7 +194,7 @@ for t in for_each_task(prog):
         }
 
         It 'lists the live tasks (pid, comm)' {
-            if (-not $crashKnows) { Set-ItResult -Skipped -Because "crash $((& crash --version 2>$null) -match '\S' | Select-Object -First 1) predates $($lab.KernelRelease)'s pcpu_hot and module layout (see Test-CrashKnowsKernel)"; return }
+            if (-not $crashKnows) { Set-ItResult -Skipped -Because "$((& crash --version 2>$null) -match '\S' | Select-Object -First 1) predates $($lab.KernelRelease)'s pcpu_hot and module layout (see Test-CrashKnowsKernel)"; return }
             $crashTasks = @(ConvertFrom-CrashPs $crash.Output)
             if ($crashTasks.Count -lt $liveTasks.Count -and $crash.Output -match 'not found in PID hash') {
                 # crash 8.0.2 reads every struct pid of the pid xarray from this core (crash -d 8 shows the reads) but
