@@ -6,8 +6,11 @@
 # init_task.comm and the same pids. Bad inputs (a running kernel, -NoClobber, a full disk, Ctrl-C)
 # fail with their ids and leave no file that looks complete.
 #
-# Cost: with the GDB stub's `m` path (~0.6-0.8 MiB/s on the lab under load) each capture of a
-# 256 MiB guest takes about 5-7 minutes, so this suite takes ~15 minutes for both kernels.
+# Cost: the capture of a 256 MiB guest dominates. Through the GDB stub's `m` path it took 898 s
+# (6.12) and 783 s (6.1) at 0.28-0.33 MiB/s on a machine at load ~30 (suite: 1025 s and 916 s per
+# kernel); at the quiet-machine 0.8 MiB/s it is ~5.5 minutes per kernel. A faster memory path in
+# the client shortens it with no change here. A smaller guest would not make the assertions weaker
+# but the lab's 256 MiB is what the issue asks for.
 # KGDBOE_CORE_KERNELS ("6.12" or "6.12,6.1", the default) picks the kernels; KGDBOE_CORE_LAB a lab
 # name prefix of your own while developing (<prefix>-<kernel>).
 BeforeDiscovery {
