@@ -24,6 +24,7 @@
         'Read-KernelMemory'
         'Write-KernelMemory'
         'Export-KernelMemory'
+        'Export-KernelCore'
         'Get-KernelRegister'
         'Set-KernelRegister'
         'Set-KernelBreakpoint'

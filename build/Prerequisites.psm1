@@ -55,6 +55,8 @@ $script:Prerequisites = @(
     @{ Package = 'debootstrap'; Kind = 'Command'; Effect = 'debootstrap'; For = 'the Debian guest that builds kgdboe' }
     @{ Package = 'e2fsprogs'; Kind = 'Command'; Effect = 'mkfs.ext4'; For = 'the Debian guest''s disk' }
     @{ Package = 'rsync'; Kind = 'Command'; Effect = 'rsync'; For = 'the Debian guest''s disk' }
+    @{ Package = 'crash'; Kind = 'Command'; Effect = 'crash'; For = 'reading the cores Export-KernelCore writes (Core.Tests)' }
+    @{ Package = 'python3-drgn'; Kind = 'Command'; Effect = 'drgn'; For = 'reading the cores Export-KernelCore writes (Core.Tests)' }
 )
 
 function Get-KgdbOePrerequisite {

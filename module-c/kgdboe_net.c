@@ -360,8 +360,15 @@ static rx_handler_result_t kgdboe_rx_handler(struct sk_buff **pskb)
 		ours = rx_arp(skb, stopped);
 
 	if (stopped) {
-		/* Nothing reaches the stack; freeing is deferred to softirq. */
-		dev_kfree_skb_irq(skb);
+		/*
+		 * Nothing reaches the stack. Freed here, not deferred to the
+		 * softirq (dev_kfree_skb_irq): that softirq never runs while
+		 * stopped, so every request held ~1 KiB until resume and a
+		 * long read (a whole-RAM core: ~500k requests) ran the kernel
+		 * out of memory mid-read. An rx skb has no destructor, and
+		 * the driver's poll already allocates in this same context.
+		 */
+		consume_skb(skb);
 		return RX_HANDLER_CONSUMED;
 	}
 	if (!ours)

@@ -16,10 +16,13 @@ function Start-BenchLab {
         [string] $Nic = 'e1000',
         [int] $Cpus = 2,
         # 64 hex digits: load kgdboe keyed (the v2 wire); the key goes in on stdin, never a command line.
-        [string] $KeyHex
+        [string] $KeyHex,
+        # 0: the lab's default guest memory.
+        [int] $MemoryMB = 0
     )
     if (-not (Test-Path $KernelModule)) { throw "bench: kernel module '$KernelModule' not found" }
-    $lab = Start-KgdbOeLab -Name $Name -Kernel $Kernel -Cpus $Cpus -Nic $Nic
+    $memory = if ($MemoryMB) { @{ MemoryMB = $MemoryMB } } else { @{} }
+    $lab = Start-KgdbOeLab -Name $Name -Kernel $Kernel -Cpus $Cpus -Nic $Nic @memory
     $loaded = Invoke-LabSshCommand -Lab $lab -Command 'grep -c "^kgdboe " /proc/modules' -AllowFailure
     if ($KeyHex -and $loaded -eq '1') {
         Invoke-LabSshCommand -Lab $lab -Command 'rmmod kgdboe' | Out-Null

@@ -13,17 +13,20 @@ function Get-TestLab {
         [int] $Cpus = 2,
         [switch] $GdbStub,
         [switch] $NoKaslr,
+        # 0: the lab's default memory; another size names the lab test-...-<n>m.
+        [int] $MemoryMB = 0,
         [string] $Name
     )
     if (-not $Name) {
         # KGDBOE_TEST_LAB_PREFIX (default "test"): labs of a run of one's own beside another's.
         $prefix = if ($env:KGDBOE_TEST_LAB_PREFIX) { $env:KGDBOE_TEST_LAB_PREFIX } else { 'test' }
-        $Name = "$prefix-$Kernel-$Nic-$Cpus$(if ($GdbStub) { '-gdb' })$(if ($NoKaslr) { '-nokaslr' })"
+        $Name = "$prefix-$Kernel-$Nic-$Cpus$(if ($GdbStub) { '-gdb' })$(if ($NoKaslr) { '-nokaslr' })$(if ($MemoryMB) { "-${MemoryMB}m" })"
     }
     if ($env:KGDBOE_MAX_TEST_LABS -and -not (Get-KgdbOeLab -Name $Name)) {
         Stop-IdleTestLab -Keep ([int]$env:KGDBOE_MAX_TEST_LABS)
     }
-    $lab = Start-KgdbOeLab -Name $Name -Kernel $Kernel -Nic $Nic -Cpus $Cpus -GdbStub:$GdbStub -NoKaslr:$NoKaslr
+    $memory = if ($MemoryMB) { @{ MemoryMB = $MemoryMB } } else { @{} }
+    $lab = Start-KgdbOeLab -Name $Name -Kernel $Kernel -Nic $Nic -Cpus $Cpus -GdbStub:$GdbStub -NoKaslr:$NoKaslr @memory
     Set-Content -LiteralPath (Join-Path $lab.StateDir 'last-used') -Value ([DateTime]::UtcNow.ToString('o'))
     $lab
 }

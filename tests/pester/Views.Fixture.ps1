@@ -1,4 +1,5 @@
-# Shared by discovery and the run of Views.Tests.ps1: loads the built module, finds its output types.
+# Shared by discovery and the run of Views.Tests.ps1 (and Core.Tests.ps1, which renders the one output type Views.Tests
+# cannot afford to make): loads the built module, finds its output types, renders and judges views.
 $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
 # The package build.ps1 makes, else the module folder `dotnet build src/KgdbOe.PowerShell` lays out.
 $script:ModuleDir = @(
@@ -21,4 +22,34 @@ function Get-DeclaredOutputType {
         # them): PowerShell's own table and list of those properties are its views.
         Where-Object FullName -ne 'KgdbOe.PowerShell.KernelObjectView' |
         Sort-Object FullName -Unique
+}
+
+# Renders objects the three ways a user sees them, in a terminal 200 columns wide.
+function Get-Rendering($InputObject) {
+    [ordered]@{
+        Default = $InputObject | Out-String -Width 200
+        Table = $InputObject | Format-Table | Out-String -Width 200
+        List = $InputObject | Format-List | Out-String -Width 200
+    }
+}
+
+# What every view must do, whatever the type.
+function Assert-ReadsWell([string] $Text, [string] $View) {
+    $Text.Trim() | Should -Not -BeNullOrEmpty -Because "the $View view shows something"
+    # A .NET type name: KgdbOe.Client.KernelDebugClient, System.Object[], System.Byte[] ...
+    $Text | Should -Not -MatchExactly '\b(KgdbOe|System|Renci)\.[A-Z]\w*' -Because "the $View view names no .NET type"
+    # A kernel address in decimal, as UInt64 or as a negative Int64.
+    $Text | Should -Not -Match '\b18446\d{15}\b' -Because "the $View view shows no address in decimal"
+    $Text | Should -Not -Match '(?<![\w.:])-\d{10,19}\b' -Because "the $View view shows no address as a negative number"
+    # A byte array or another collection printed by PowerShell's fallback: {76, 105, 110...}
+    $Text | Should -Not -Match '\{\d+, \d+' -Because "the $View view shows no raw collection"
+    if ($View -eq 'Table') {
+        # Columns sized to what they hold, not spread over the 200-column line (what a table
+        # with fixed widths that is not its type's default does).
+        $widest = ($Text -split '\r?\n' | ForEach-Object { $_.TrimEnd().Length } | Measure-Object -Maximum).Maximum
+        $widest | Should -BeLessThan 180 -Because 'a table is sized to its content'
+    }
+    if ($View -eq 'List') {
+        $Text | Should -Not -Match '(?m)^\w+\s*:[ \t]*\r?$' -Because 'a list view leaves unknown fields out instead of showing them empty'
+    }
 }

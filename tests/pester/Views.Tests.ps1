@@ -19,36 +19,6 @@ BeforeDiscovery {
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestLab.ps1')
     . (Join-Path $PSScriptRoot 'Views.Fixture.ps1')
-
-    # Renders objects the three ways a user sees them, in a terminal 200 columns wide.
-    function Get-Rendering($InputObject) {
-        [ordered]@{
-            Default = $InputObject | Out-String -Width 200
-            Table = $InputObject | Format-Table | Out-String -Width 200
-            List = $InputObject | Format-List | Out-String -Width 200
-        }
-    }
-
-    # What every view must do, whatever the type.
-    function Assert-ReadsWell([string] $Text, [string] $View) {
-        $Text.Trim() | Should -Not -BeNullOrEmpty -Because "the $View view shows something"
-        # A .NET type name: KgdbOe.Client.KernelDebugClient, System.Object[], System.Byte[] ...
-        $Text | Should -Not -MatchExactly '\b(KgdbOe|System|Renci)\.[A-Z]\w*' -Because "the $View view names no .NET type"
-        # A kernel address in decimal, as UInt64 or as a negative Int64.
-        $Text | Should -Not -Match '\b18446\d{15}\b' -Because "the $View view shows no address in decimal"
-        $Text | Should -Not -Match '(?<![\w.:])-\d{10,19}\b' -Because "the $View view shows no address as a negative number"
-        # A byte array or another collection printed by PowerShell's fallback: {76, 105, 110...}
-        $Text | Should -Not -Match '\{\d+, \d+' -Because "the $View view shows no raw collection"
-        if ($View -eq 'Table') {
-            # Columns sized to what they hold, not spread over the 200-column line (what a table
-            # with fixed widths that is not its type's default does).
-            $widest = ($Text -split '\r?\n' | ForEach-Object { $_.TrimEnd().Length } | Measure-Object -Maximum).Maximum
-            $widest | Should -BeLessThan 180 -Because 'a table is sized to its content'
-        }
-        if ($View -eq 'List') {
-            $Text | Should -Not -Match '(?m)^\w+\s*:[ \t]*\r?$' -Because 'a list view leaves unknown fields out instead of showing them empty'
-        }
-    }
 }
 
 Describe 'Every output type has its views' -Tag 'Views' {
@@ -174,7 +144,8 @@ Describe 'Views of objects from <Name>' -Tag 'Lab', 'Views' -ForEach @(
     It 'made one object of each output type' {
         # Through QEMU's gdbstub no module is loaded (kgdboe went with the first half) and stacks
         # are unwound from kgdb's CPU threads only.
-        $expected = @(Get-DeclaredOutputType | ForEach-Object Name |
+        # KernelCoreSummary takes a whole-RAM capture (minutes): Core.Tests.ps1 makes one and renders it with Assert-ReadsWell.
+        $expected = @(Get-DeclaredOutputType | ForEach-Object Name | Where-Object { $_ -ne 'KernelCoreSummary' } |
                 Where-Object { -not $viaGdbStub -or $_ -notin 'KgdboeInstallation', 'KernelModule', 'KernelStackFrame' })
         @($objects.Keys) | Sort-Object | Should -Be ($expected | Sort-Object)
         foreach ($type in $objects.Keys) {

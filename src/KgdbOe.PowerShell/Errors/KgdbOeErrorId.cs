@@ -51,5 +51,13 @@ namespace KgdbOe.PowerShell
         /// checked with a watchpoint on jiffies). No breakpoint was set (NotImplemented; target object: the address).
         /// </summary>
         public const string HardwareBreakpointUnsupported = "KgdbOe.HardwareBreakpointUnsupported";
+        /// <summary>Export-KernelCore: the kernel has no vmcoreinfo (built without VMCORE_INFO / CRASH_CORE), which crash and drgn need (ObjectNotFound; target: the session).</summary>
+        public const string NoVmcoreInfo = "KgdbOe.NoVmcoreInfo";
+        /// <summary>Export-KernelCore: the kernel's resource tree lists no System RAM (ObjectNotFound; target: the session).</summary>
+        public const string NoSystemRam = "KgdbOe.NoSystemRam";
+        /// <summary>Export-KernelCore: the disk filled up; the partial file was removed (WriteError).</summary>
+        public const string DiskFull = "KgdbOe.DiskFull";
+        /// <summary>Export-KernelCore: pages of System RAM could not be read; the core is complete with zeros there (non-terminating ReadError; target: the summary).</summary>
+        public const string UnreadablePages = "KgdbOe.UnreadablePages";
     }
 }
