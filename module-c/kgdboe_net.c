@@ -395,10 +395,10 @@ static bool txq_lock_held(struct net_device *dev)
 }
 
 /*
- * Every frame freed while stopped - each one received (our rx_handler's
- * dev_kfree_skb_irq()), and what a driver frees with dev_kfree_skb_any() -
- * goes onto this CPU's softnet completion queue, for the NET_TX softirq,
- * which does not run until the kernel resumes. A long stop under a flood
+ * Every frame freed while stopped with dev_kfree_skb_irq/_any() - what a
+ * driver frees, and what our rx_handler freed that way before it took to
+ * consume_skb() - goes onto this CPU's softnet completion queue, for the
+ * NET_TX softirq, which does not run until the kernel resumes. A long stop under a flood
  * then holds every frame it received: 316,448 skbs held all of a 512 MiB
  * guest's memory after 450,000 junk datagrams from the peer and as many
  * from a stranger, and the NIC's receive ring, refilled from the page
