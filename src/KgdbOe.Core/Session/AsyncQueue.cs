@@ -8,6 +8,7 @@ namespace KgdbOe.Session
     /// <summary>A minimal unbounded queue with one asynchronous reader and a completion reason.</summary>
     internal sealed class AsyncQueue<T>
     {
+        private static readonly TimeSpan MaxSlice = TimeSpan.FromDays(1);
         private readonly object _gate = new object();
         private readonly Queue<T> _items = new Queue<T>();
         private TaskCompletionSource<bool>? _waiter;
@@ -68,7 +69,9 @@ namespace KgdbOe.Session
                 if (left <= TimeSpan.Zero) return (false, default!);
                 using (var cts = CancellationTokenSource.CreateLinkedTokenSource(ct))
                 {
-                    Task delay = Task.Delay(left, cts.Token);
+                    // Task.Delay takes at most ~49 days; a longer wait (a background watch for a stop
+                    // waits years) is served in slices by this loop.
+                    Task delay = Task.Delay(left < MaxSlice ? left : MaxSlice, cts.Token);
                     Task winner = await Task.WhenAny(signal, delay).ConfigureAwait(false);
                     cts.Cancel();
                     ct.ThrowIfCancellationRequested();
