@@ -23,10 +23,13 @@
  *     D, k, c, s, g, m, M..., a lone '+', '-' or 0x03, or junk never
  *     stops a kernel that nobody is attached to.
  *   - After a session ends (gdb's D answered, or k), for KGDBOE_LINGER_NS
- *     the peer that left opens nothing at all: every datagram it sent
- *     before it knew the session was over (gdb resends D and ? when an
- *     answer is slow; a lossy link duplicates) arrives now. It is known
- *     by its address and source port: a new gdb has a new socket.
+ *     every datagram the peer that left sent before it knew the session
+ *     was over may still arrive (gdb resends D and ? when an answer is
+ *     slow; a lossy link duplicates). None of those is an opener but "?",
+ *     refused below; a qSupported from that peer is a new session (a
+ *     client that reconnects from the same socket, as KgdbOe's tests do
+ *     from a fixed port, says it first), never a copy from the session's
+ *     end: gdb sends it once, at the start.
  *   - In the same window a "?" opens nothing from anybody: a lone status
  *     query right after a detach is far more likely a copy from a relay
  *     or another path than a new debugger, and a new debugger says
@@ -100,11 +103,9 @@ static struct {
 	unsigned int len;
 } queued;
 
-/* The session that ended last; guarded by rx_lock. */
+/* When the last session ended; guarded by rx_lock. */
 static struct {
 	bool valid;
-	__be32 ip;
-	__be16 port;
 	u64 at;		/* ktime_get_mono_fast_ns() */
 } ended;
 
@@ -207,11 +208,6 @@ static bool lingering(u64 now)
 	return ended.valid && now - ended.at < KGDBOE_LINGER_NS;
 }
 
-static bool from_ended_peer(__be32 saddr, __be16 sport)
-{
-	return ended.ip == saddr && ended.port == sport;
-}
-
 static void attach(const struct sk_buff *skb, __be32 saddr, __be16 sport,
 		   u64 now, const char *how)
 {
@@ -225,11 +221,9 @@ static void attach(const struct sk_buff *skb, __be32 saddr, __be16 sport,
 }
 
 /* May this datagram open a session now? Nobody is attached. */
-static bool opens(enum kgdboe_first first, __be32 saddr, __be16 sport,
-		  u64 now)
+static bool opens(enum kgdboe_first first, u64 now)
 {
-	if (lingering(now) &&
-	    (from_ended_peer(saddr, sport) || first == FIRST_STATUS))
+	if (lingering(now) && first == FIRST_STATUS)
 		return false;
 	return first == FIRST_HELLO || first == FIRST_STATUS;
 }
@@ -293,7 +287,7 @@ enum kgdboe_rx kgdboe_session_rx(const struct sk_buff *skb, __be32 saddr,
 		return KGDBOE_RX_DROP;
 	first = scan(skb, off, len);
 	if (!kgdboe_peer.attached) {
-		if (!opens(first, saddr, sport, now))
+		if (!opens(first, now))
 			return KGDBOE_RX_DROP;
 		attach(skb, saddr, sport, now, "attached");
 		openers_seen = BIT(first);
@@ -323,8 +317,6 @@ void kgdboe_session_end(void)
 		ntohs(kgdboe_peer.port));
 	kgdboe_peer.attached = false;
 	ended.valid = true;
-	ended.ip = kgdboe_peer.ip;
-	ended.port = kgdboe_peer.port;
 	ended.at = ktime_get_mono_fast_ns();
 }
 
