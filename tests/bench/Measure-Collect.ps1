@@ -30,10 +30,10 @@ Import-Module (Join-Path $PSScriptRoot 'GdbBaseline.psm1') -Force
 $null = Import-KgdbOeTestModule
 $lab = Get-KgdbOeLab -Name $LabName
 if (-not $lab) { throw "No running lab named $LabName" }
-# kgdboe on the guest (built for the lab's kernel when it is not loaded yet).
+# kgdboe on the guest, keyless: stock gdb runs the same loop on it (built for the lab's kernel when it is not loaded yet).
 if (-not ((Invoke-LabSsh -Lab $lab -Command 'cat /proc/modules') -match '^kgdboe ')) {
     $null = Install-KgdboeModule -ComputerName 127.0.0.1 -SshPort $lab.SshPort -KeyFilePath $lab.KeyPath -KnownHostsPath $lab.KnownHostsPath `
-        -ModulePath (Get-LabKernelModule -Lab $lab) -DebugPort $lab.DebugPort -SystemMap $lab.SystemMap -Confirm:$false -ErrorAction Stop
+        -ModulePath (Get-LabKernelModule -Lab $lab) -DebugPort $lab.DebugPort -SystemMap $lab.SystemMap -NoKey -Confirm:$false -ErrorAction Stop
 }
 $work = New-Item -ItemType Directory -Force (Join-Path ([IO.Path]::GetTempPath()) "kgdboe-collect-$PID")
 $address = Get-LabRuntimeAddress $lab '__x64_sys_getppid'

@@ -90,9 +90,10 @@ Describe 'Stacks and disassembly on <Kernel>' -Tag 'Lab', 'Stacks' -ForEach @($k
             Where-Object { $_ -match '\] ([^+ ]+)\+' } | ForEach-Object { $Matches[1] }
         Invoke-LabSsh -Lab $lab -Command 'workload 0 2000 >/dev/null 2>&1 </dev/null &' | Out-Null
 
+        # Keyless: the same stop is compared with stock gdb's bt, and gdb speaks only the raw wire.
         $installation = Install-KgdboeModule -ComputerName 127.0.0.1 -SshPort $lab.SshPort -KeyFilePath $lab.KeyPath `
             -KnownHostsPath $lab.KnownHostsPath -ModulePath (Get-LabKernelModule -Lab $lab) -DebugPort $lab.DebugPort `
-            -SystemMap $lab.SystemMap -Confirm:$false -ErrorAction Stop
+            -SystemMap $lab.SystemMap -NoKey -Confirm:$false -ErrorAction Stop
         $session = $installation | Connect-KernelTarget -Name "stacks-$Kernel"
         $slide = $session.KaslrSlide
         $breakpoint = Set-KernelBreakpoint __x64_sys_getppid -Confirm:$false
