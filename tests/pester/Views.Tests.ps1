@@ -89,6 +89,10 @@ Describe 'Views of objects from <Name>' -Tag 'Lab', 'Views' -ForEach @(
         }
         $objects.KernelTargetSession = $session
         $interrupt = $session.LastStop
+        # A KGDB session's first hardware breakpoint first checks that the kernel reports hits (it runs
+        # the kernel up to 3 s and stops elsewhere): done here, so the stops shown below stay the last.
+        Set-KernelBreakpoint -Target $session panic_timeout -Kind WriteWatch -Length 4 -Confirm:$false |
+            Remove-KernelBreakpoint -Confirm:$false
         $breakpoint = Set-KernelBreakpoint -Target $session __x64_sys_getppid -Confirm:$false
         # The workload's own stop: another task may call getppid() first now and then (QEMU names
         # no task, so there the first stop counts).
