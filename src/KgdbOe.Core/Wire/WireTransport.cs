@@ -1,12 +1,14 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
+using System.Linq;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
 using KgdbOe.Client;
+using KgdbOe.Session;
 using KgdbOe.Transport;
 
 namespace KgdbOe.Wire
@@ -24,7 +26,8 @@ namespace KgdbOe.Wire
         public const int MaxSegment = MaxDatagram - WireHeader.Overhead;
         private const int Window = 32;
         private const int NonceSize = 16;
-        private static readonly TimeSpan RtoMin = TimeSpan.FromMilliseconds(250);
+        /// <summary>The stream's resend timeout until a round trip is measured (then RFC 6298's, 40 ms at least).</summary>
+        private static readonly TimeSpan RtoInitial = TimeSpan.FromMilliseconds(250);
         private static readonly TimeSpan RtoMax = TimeSpan.FromSeconds(2);
         private static readonly TimeSpan HandshakeStep = TimeSpan.FromMilliseconds(250);
         private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(5);
@@ -54,11 +57,17 @@ namespace KgdbOe.Wire
         private uint _txNext;
         private readonly Dictionary<uint, byte[]> _unacked = new Dictionary<uint, byte[]>();
         private DateTime _txSentAt;
-        private TimeSpan _rto = RtoMin;
+        private TimeSpan _rto = RtoInitial;
+        private readonly RoundTripEstimator _streamRtt = new RoundTripEstimator(RtoInitial);
+
+        /// <summary>The stream segment whose ack is being timed, and when it went out (null: none; Karn).</summary>
+        private uint _timedSeq;
+        private DateTime? _timedAt;
         private Action<ArraySegment<byte>>? _onReceived;
         private Action<Exception?>? _onClosed;
         private readonly List<byte[]> _early = new List<byte[]>();
-        private readonly Dictionary<uint, (FastRead Read, int Base)> _readTags = new Dictionary<uint, (FastRead, int)>();
+        private readonly Dictionary<uint, ReadTag> _readTags = new Dictionary<uint, ReadTag>();
+        private RoundTripEstimator _readRtt = new RoundTripEstimator(TimeSpan.FromMilliseconds(300));
         private readonly List<FastRead> _reads = new List<FastRead>();
         private uint _nextTag = 1;
         private bool _ackHeld;
@@ -83,8 +92,35 @@ namespace KgdbOe.Wire
         /// <summary>The session id the module gave (0 before the handshake).</summary>
         public uint SessionId { get { lock (_gate) return _sid; } }
 
-        /// <summary>How long a fast read may go without progress before its missing parts are asked for again.</summary>
-        public TimeSpan ReadRetry { get; set; } = TimeSpan.FromMilliseconds(300);
+        /// <summary>
+        /// The longest a fast read waits without progress before its missing parts are asked for again, and
+        /// the wait before any round trip was measured. Once answers come, the wait follows the measured
+        /// round trip (RFC 6298, as <see cref="RoundTripEstimator"/>), 40 ms at least.
+        /// </summary>
+        public TimeSpan ReadRetry
+        {
+            get { lock (_gate) return _readRetry; }
+            set { lock (_gate) { _readRetry = value; _readRtt = new RoundTripEstimator(value); } }
+        }
+
+        private TimeSpan _readRetry = TimeSpan.FromMilliseconds(300);
+
+        /// <summary>
+        /// Pieces that must arrive after a hole before the hole counts as lost and is asked for again at once
+        /// (TCP's duplicate-ack threshold). The module answers requests in the order they came and each one's
+        /// pieces in address order, so only a lost datagram or a reordered one leaves a hole behind later
+        /// pieces; a reordered piece is late by a few milliseconds, a lost one never comes.
+        /// </summary>
+        private const int HoleEvidence = 3;
+
+        /// <summary>The shortest silence after which open reads are asked for again (see RetryReadsLocked).</summary>
+        private static readonly TimeSpan SilenceFloor = TimeSpan.FromMilliseconds(20);
+
+        /// <summary>When the last piece came, or the first read opened (_gate).</summary>
+        private DateTime _readHeardAt;
+
+        /// <summary>Silent rounds in a row (_gate).</summary>
+        private int _silentRounds;
 
         /// <summary>Bytes asked for by one fast read request (the module caps it at 65536).</summary>
         public int ReadRequestSize { get; set; } = 16384;
@@ -222,6 +258,7 @@ namespace KgdbOe.Wire
             _stats.AddPacketReceived();
             if (!WireHeader.TryRead(datagram, out WireHeader h)) { _stats.AddDuplicateDropped(); return; }
             var deliver = new List<byte[]>();
+            var resendReads = new List<byte[]>();
             byte[]? reply = null;
             Action<ArraySegment<byte>>? onReceived;
             lock (_gate)
@@ -263,11 +300,12 @@ namespace KgdbOe.Wire
                         }
                         break;
                     case WireChannel.Memory when h.Type == WireType.MemData:
-                        TakeReadPieceLocked(h.Seq, body);
+                        TakeReadPieceLocked(h.Seq, body, resendReads);
                         break;
                 }
             }
             if (reply != null) _ = SendQuietlyAsync(reply);
+            foreach (byte[] d in resendReads) _ = SendQuietlyAsync(d);
             foreach (byte[] b in deliver) onReceived!(new ArraySegment<byte>(b));
         }
 
@@ -316,9 +354,15 @@ namespace KgdbOe.Wire
             int freed = 0;
             for (uint s = _txUna; s != ack; s++)
                 if (_unacked.Remove(s)) freed++;
+            DateTime now = DateTime.UtcNow;
+            if (_timedAt is DateTime timedAt && unchecked(_timedSeq - _txUna) < unchecked(ack - _txUna))
+            {
+                _streamRtt.Sample(now - timedAt);
+                _timedAt = null;
+            }
             _txUna = ack;
-            _txSentAt = DateTime.UtcNow;
-            _rto = RtoMin;
+            _txSentAt = now;
+            _rto = _streamRtt.Timeout;
             if (freed > 0) _windowSlots.Release(freed);
         }
 
@@ -398,7 +442,8 @@ namespace KgdbOe.Wire
                     }
                     uint seq = _txNext++;
                     _unacked[seq] = segment;
-                    if (_txNext - _txUna == 1) { _txSentAt = DateTime.UtcNow; _rto = RtoMin; }
+                    if (_txNext - _txUna == 1) { _txSentAt = DateTime.UtcNow; _rto = _streamRtt.Timeout; }
+                    if (_timedAt == null) { _timedSeq = seq; _timedAt = DateTime.UtcNow; }
                     datagram = SealLocked(WireChannel.Stream, WireType.Data, seq, segment);
                 }
                 await SendDatagramAsync(datagram).ConfigureAwait(false);
@@ -426,10 +471,10 @@ namespace KgdbOe.Wire
                                 _stats.AddRetransmission();
                             }
                         _txSentAt = now;
+                        _timedAt = null; // an ack now could be for either copy
                         _rto = _rto + _rto > RtoMax ? RtoMax : _rto + _rto;
                     }
-                    foreach (FastRead read in _reads.ToArray())
-                        RetryReadLocked(read, now, resend);
+                    RetryReadsLocked(now, resend);
                 }
                 bool flushAck = false;
                 lock (_gate)
@@ -462,17 +507,44 @@ namespace KgdbOe.Wire
             public IntervalSet Have { get; } = new IntervalSet();
             public int? ErrorAt { get; set; }
             public int ErrorCode { get; set; }
-            public DateTime LastProgress { get; set; }
             public int Attempts { get; set; }
             public TaskCompletionSource<bool> Done { get; } = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             public int Limit => ErrorAt ?? Length;
+        }
+
+        /// <summary>One request on the wire: [Start, End) of a read, asked for under one tag.</summary>
+        private sealed class ReadTag
+        {
+            public ReadTag(uint tag, FastRead read, int start, int end, DateTime sentAt)
+            {
+                Tag = tag;
+                Read = read;
+                Start = start;
+                End = end;
+                SentAt = sentAt;
+            }
+
+            public uint Tag { get; }
+            public FastRead Read { get; }
+            public int Start { get; }
+            public int End { get; }
+            public DateTime SentAt { get; }
+
+            /// <summary>Pieces that came after a hole of this request (see HoleEvidence).</summary>
+            public int Evidence { get; set; }
+
+            /// <summary>Its holes were asked for again under newer tags; its late pieces are still taken.</summary>
+            public bool Superseded { get; set; }
+
+            /// <summary>Every byte of [Start, End) below the read's limit has arrived.</summary>
+            public bool Complete { get; set; }
         }
 
         /// <summary>Asks for [start, end) of a read under a new tag; _gate held.</summary>
         private byte[] RequestLocked(FastRead read, int start, int end)
         {
             uint tag = _nextTag++;
-            _readTags[tag] = (read, start);
+            _readTags[tag] = new ReadTag(tag, read, start, end, DateTime.UtcNow);
             var body = new byte[12];
             BinaryPrimitives.WriteUInt64LittleEndian(body, read.Address + (ulong)start);
             BinaryPrimitives.WriteUInt32LittleEndian(new Span<byte>(body, 8, 4), (uint)(end - start));
@@ -480,12 +552,38 @@ namespace KgdbOe.Wire
             return SealLocked(WireChannel.Memory, WireType.Read, tag, body);
         }
 
-        private void TakeReadPieceLocked(uint tag, byte[] body)
+        /// <summary>The holes of a request's range [Start, End), below the read's limit.</summary>
+        private static IEnumerable<(int Start, int End)> HolesOf(ReadTag t)
         {
-            if (body.Length < 8 || !_readTags.TryGetValue(tag, out var entry)) { _stats.AddDuplicateDropped(); return; }
+            int end = Math.Min(t.End, t.Read.Limit);
+            foreach ((int s, int e) in t.Read.Have.Gaps(end))
+            {
+                if (e <= t.Start) continue;
+                yield return (Math.Max(s, t.Start), e);
+            }
+        }
+
+        /// <summary>Asks again for the holes of a request under new tags; _gate held.</summary>
+        private void RequestHolesAgainLocked(ReadTag t, List<byte[]> send)
+        {
+            t.Superseded = true;
+            foreach ((int s, int e) in HolesOf(t).ToList())
+                for (int at = s; at < e; at += ReadRequestSize)
+                    send.Add(RequestLocked(t.Read, at, Math.Min(e, at + ReadRequestSize)));
+            _stats.AddRetransmission();
+        }
+
+        /// <summary>
+        /// Takes one piece of a fast read. A hole that later pieces have passed (HoleEvidence of them, or the
+        /// request's own last piece) is asked for again at once, into send, instead of after a timeout.
+        /// </summary>
+        private void TakeReadPieceLocked(uint tag, byte[] body, List<byte[]> send)
+        {
+            if (body.Length < 8 || !_readTags.TryGetValue(tag, out ReadTag? entry)) { _stats.AddDuplicateDropped(); return; }
             FastRead read = entry.Read;
-            int offset = entry.Base + (int)BinaryPrimitives.ReadUInt32LittleEndian(body);
+            int offset = entry.Start + (int)BinaryPrimitives.ReadUInt32LittleEndian(body);
             int status = BinaryPrimitives.ReadInt32LittleEndian(new ReadOnlySpan<byte>(body, 4, 4));
+            int pieceEnd = offset;
             if (status != 0)
             {
                 if (read.ErrorAt == null || offset < read.ErrorAt) { read.ErrorAt = offset; read.ErrorCode = -status; }
@@ -497,12 +595,33 @@ namespace KgdbOe.Wire
                 {
                     System.Buffer.BlockCopy(body, 8, read.Buffer, offset, n);
                     read.Have.Add(offset, offset + n);
+                    pieceEnd = offset + n;
                     _stats.AddBytesRead(n);
                 }
             }
-            read.LastProgress = DateTime.UtcNow;
+            DateTime now = DateTime.UtcNow;
+            _readHeardAt = now;
+            _silentRounds = 0;
             read.Attempts = 0;
-            if (read.Have.Covers(read.Limit)) FinishLocked(read, null);
+            if (read.Have.Covers(read.Limit)) { FinishLocked(read, null); return; }
+            if (!entry.Complete && !HolesOf(entry).Any())
+            {
+                entry.Complete = true;
+                // Karn: only a request sent once tells the round trip; a superseded one may be answered by its copy.
+                if (!entry.Superseded) _readRtt.Sample(now - entry.SentAt);
+            }
+            bool last = status != 0 || pieceEnd >= Math.Min(entry.End, read.Limit);
+            foreach (ReadTag t in _readTags.Values.ToList())
+            {
+                if (t.Complete || t.Superseded) continue;
+                bool passed = t == entry
+                    ? HolesOf(t).Any(h => h.Start < offset)
+                    : unchecked((int)(tag - t.Tag)) > 0 && HolesOf(t).Any();
+                if (!passed) continue;
+                if (t == entry && last) t.Evidence = HoleEvidence;
+                else t.Evidence++;
+                if (t.Evidence >= HoleEvidence) RequestHolesAgainLocked(t, send);
+            }
         }
 
         private void FinishLocked(FastRead read, Exception? error)
@@ -515,22 +634,39 @@ namespace KgdbOe.Wire
             else read.Done.TrySetResult(true);
         }
 
-        private void RetryReadLocked(FastRead read, DateTime now, List<byte[]> send)
+        /// <summary>
+        /// When no piece has come for a while although reads are open, the module has nothing left to send, or
+        /// is slow (a descheduled TCG guest). Then the oldest request with holes is asked for again (only it: a
+        /// slow module would otherwise serve every open request twice). Its answer shows the rest as lost or
+        /// not, because the module serves requests in order (HoleEvidence). The wait is a quarter of the
+        /// measured request round trip, 20 ms at least, doubled after each silent round up to 2 s; after
+        /// ReadAttempts silent rounds in a row the oldest read counts as not answering.
+        /// </summary>
+        private void RetryReadsLocked(DateTime now, List<byte[]> send)
         {
-            if (now - read.LastProgress < ReadRetry) return;
-            if (++read.Attempts > ReadAttempts)
+            if (_reads.Count == 0) { _silentRounds = 0; return; }
+            long quarter = Math.Max(SilenceFloor.Ticks, _readRtt.Timeout.Ticks / 4);
+            TimeSpan wait = TimeSpan.FromTicks(Math.Min(quarter << Math.Min(_silentRounds, 7), RtoMax.Ticks));
+            if (now - _readHeardAt < wait) return;
+            _silentRounds++;
+            _readHeardAt = now;
+            FastRead oldest = _reads[0];
+            if (++oldest.Attempts > ReadAttempts)
             {
-                FinishLocked(read, new TargetTimeoutException(
-                    $"udp:{_host}:{_port} did not answer a fast read at 0x{read.Address:x16} after {ReadAttempts} attempts.", "v2 read"));
+                FinishLocked(oldest, new TargetTimeoutException(
+                    $"udp:{_host}:{_port} did not answer a fast read at 0x{oldest.Address:x16} after {ReadAttempts} attempts.", "v2 read"));
                 return;
             }
-            read.LastProgress = now;
-            foreach ((int s, int e) in read.Have.Gaps(read.Limit))
-            {
+            ReadTag? first = null;
+            foreach (ReadTag t in _readTags.Values)
+                if (!t.Complete && !t.Superseded && HolesOf(t).Any() && (first == null || unchecked((int)(t.Tag - first.Tag)) < 0)) first = t;
+            if (first != null) { RequestHolesAgainLocked(first, send); return; }
+            // Every request of the open reads was asked for again already: ask for the oldest read's holes.
+            foreach (ReadTag t in _readTags.Values) if (t.Read == oldest) t.Superseded = true;
+            foreach ((int s, int e) in oldest.Have.Gaps(oldest.Limit))
                 for (int at = s; at < e; at += ReadRequestSize)
-                    send.Add(RequestLocked(read, at, Math.Min(e, at + ReadRequestSize)));
-                _stats.AddRetransmission();
-            }
+                    send.Add(RequestLocked(oldest, at, Math.Min(e, at + ReadRequestSize)));
+            _stats.AddRetransmission();
         }
 
         /// <summary>
@@ -551,11 +687,12 @@ namespace KgdbOe.Wire
                     while (inFlight.Count < Math.Max(1, ReadWindow) && planned < length)
                     {
                         int n = (int)Math.Min(ReadRequestSize, length - planned);
-                        var read = new FastRead(address + (ulong)planned, n) { LastProgress = DateTime.UtcNow };
+                        var read = new FastRead(address + (ulong)planned, n);
                         byte[] request;
                         lock (_gate)
                         {
                             if (_key == null || _closed) throw new TargetConnectionException($"The v2 session to udp:{_host}:{_port} is closed.");
+                            if (_reads.Count == 0) _readHeardAt = DateTime.UtcNow;
                             _reads.Add(read);
                             request = RequestLocked(read, 0, n);
                         }
