@@ -49,7 +49,9 @@
 #define WIRE_MEM_QUEUE		32	/* pending reads; power of two */
 #define WIRE_MEM_MAX		65536	/* bytes per read request */
 #define WIRE_REPLAY_BITS	64
-#define WIRE_RTO_MIN_NS		(250 * NSEC_PER_MSEC)
+/* Resend timeout (RFC 6298): this until a round trip is measured, then srtt + 4 rttvar. */
+#define WIRE_RTO_INIT_NS	(250 * NSEC_PER_MSEC)
+#define WIRE_RTO_FLOOR_NS	(30 * NSEC_PER_MSEC)
 #define WIRE_RTO_MAX_NS		(2 * NSEC_PER_SEC)
 #define WIRE_WAIT_NS		(30 * NSEC_PER_SEC)	/* full window */
 #define WIRE_POLL_US		10	/* stopped: busy-wait only */
@@ -114,6 +116,10 @@ struct wire_session {
 	u32 tx_next;		/* next segment number */
 	u64 tx_sent;		/* when the oldest unacked one went out */
 	u64 rto;		/* current resend timeout, ns */
+	u64 srtt;		/* smoothed round trip, ns; 0: none measured */
+	u64 rttvar;		/* its mean deviation, ns */
+	u32 timed_seq;		/* the segment whose ack is being timed */
+	u64 timed_at;		/* when it went out; 0: none is timed */
 };
 
 struct wire_segment {
@@ -364,7 +370,7 @@ static void rx_proof_locked(const struct wire_hdr *h, unsigned int len,
 	sess.peer = *from;
 	sess.tx_pn = 1;
 	sess.rx_pn_seen = 1;	/* packet 0, this PROOF */
-	sess.rto = WIRE_RTO_MIN_NS;
+	sess.rto = WIRE_RTO_INIT_NS;
 	reads_tail = reads_head;
 	/* What an older session left for the stub is not this client's. */
 	kgdboe_net_discard_input();
@@ -394,14 +400,48 @@ static bool replay_ok_locked(u32 pn)
 	return true;
 }
 
+/* The resend timeout a new flight starts with; wire_lock held. */
+static u64 rto_base_locked(void)
+{
+	if (!sess.srtt)
+		return WIRE_RTO_INIT_NS;
+	return clamp_t(u64, sess.srtt + 4 * sess.rttvar, WIRE_RTO_FLOOR_NS,
+		       WIRE_RTO_MAX_NS);
+}
+
+/* One round trip, RFC 6298's smoothing (gains 1/8 and 1/4); wire_lock held. */
+static void rtt_sample_locked(u64 r)
+{
+	u64 d;
+
+	if (!sess.srtt) {
+		sess.srtt = r ? r : 1;
+		sess.rttvar = r >> 1;
+		return;
+	}
+	d = sess.srtt > r ? sess.srtt - r : r - sess.srtt;
+	sess.rttvar = sess.rttvar - (sess.rttvar >> 2) + (d >> 2);
+	sess.srtt = sess.srtt - (sess.srtt >> 3) + (r >> 3);
+	if (!sess.srtt)
+		sess.srtt = 1;
+}
+
 static void rx_ack_locked(u32 ack)
 {
+	u64 now;
+
 	/* Only an ack of something sent and not yet acked moves us on. */
 	if (ack - sess.tx_una - 1 >= sess.tx_next - sess.tx_una)
 		return;
+	now = ktime_get_mono_fast_ns();
+	/* Karn: the timed segment counts only if it was never resent. */
+	if (sess.timed_at && sess.timed_seq - sess.tx_una < ack - sess.tx_una) {
+		rtt_sample_locked(now - sess.timed_at);
+		sess.timed_at = 0;
+	}
 	sess.tx_una = ack;
-	sess.tx_sent = ktime_get_mono_fast_ns();
-	sess.rto = WIRE_RTO_MIN_NS;
+	sess.tx_sent = now;
+	sess.rto = rto_base_locked();
 }
 
 static bool wants_break(const u8 *data, unsigned int len)
@@ -559,6 +599,7 @@ static void resend_due(void)
 	}
 	sess.tx_sent = now;
 	sess.rto = min_t(u64, sess.rto * 2, WIRE_RTO_MAX_NS);
+	sess.timed_at = 0;	/* its ack could be for either copy */
 	end = sess.tx_next;
 	spin_unlock(&wire_lock);
 
@@ -718,7 +759,11 @@ void kgdboe_wire_write(const u8 *data, unsigned int len)
 	memcpy(s->data, data, len);
 	if (sess.tx_next - sess.tx_una == 1) {
 		sess.tx_sent = ktime_get_mono_fast_ns();
-		sess.rto = WIRE_RTO_MIN_NS;
+		sess.rto = rto_base_locked();
+	}
+	if (!sess.timed_at) {
+		sess.timed_seq = seq;
+		sess.timed_at = ktime_get_mono_fast_ns();
 	}
 	memcpy(tx_out + KGDBOE_WIRE_HDR, data, len);
 	n = seal_locked(tx_out, CH_STREAM, T_DATA, len, seq);
