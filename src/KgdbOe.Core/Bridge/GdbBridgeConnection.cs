@@ -316,6 +316,8 @@ namespace KgdbOe.Bridge
                 return "OK";
             }
             if (cacheable && _cache.TryGetValue(CacheKey(p), out string? hit)) return hit;
+            // Anything but reading registers may change memory (a write, a monitor command): read it again.
+            if (!perThread && p != "qC" && !p.StartsWith("qThreadExtraInfo", StringComparison.Ordinal)) _readAhead.Clear();
             string reply;
             try
             {
@@ -365,6 +367,44 @@ namespace KgdbOe.Bridge
             return n.ToString(CultureInfo.InvariantCulture);
         }
 
+        private readonly ReadAhead _readAhead = new ReadAhead();
+
+        /// <summary>
+        /// Reads ahead when this read follows the last one (see <see cref="ReadAhead"/>); null when it does
+        /// not, or when the read-ahead could not read the request's own bytes (the plain read then answers,
+        /// with the stub's error where there is one).
+        /// </summary>
+        private async Task<byte[]?> ReadAheadAsync(ulong address, int length, CancellationToken ct)
+        {
+            int want = _readAhead.LengthToRead(address, length);
+            if (want <= length || address + (ulong)want < address) return null;
+            var data = new byte[want];
+            int got = 0;
+            try
+            {
+                await _client.ReadMemoryAsync(address, want, (at, bytes) =>
+                {
+                    Buffer.BlockCopy(bytes, 0, data, (int)(at - address), bytes.Length);
+                    got = (int)(at - address) + bytes.Length;
+                    return Task.CompletedTask;
+                }, null, ct).ConfigureAwait(false);
+            }
+            catch (TargetErrorException)
+            {
+                // An unreadable page ahead: keep what came before it.
+            }
+            catch (TargetTimeoutException)
+            {
+                return null;
+            }
+            if (got < length) return null;
+            if (got < want) Array.Resize(ref data, got);
+            _readAhead.Store(address, data, address, length);
+            var answer = new byte[length];
+            Buffer.BlockCopy(data, 0, answer, 0, length);
+            return answer;
+        }
+
         private async Task<string> ReadMemoryAsync(string p, CancellationToken ct)
         {
             int comma = p.IndexOf(',');
@@ -376,6 +416,11 @@ namespace KgdbOe.Bridge
             // is 0): an address the stub refused stays refused while nothing runs, so the refusal
             // is kept until the next resume. Readable memory is always read again.
             if (_cache.TryGetValue(p, out string? refused)) return refused;
+            if (_client.UseFastMemoryPath)
+            {
+                byte[]? ahead = _readAhead.TryGet(address, (int)length) ?? await ReadAheadAsync(address, (int)length, ct).ConfigureAwait(false);
+                if (ahead != null) return Hex.Encode(ahead);
+            }
             // An error reply cannot be told from a late copy of an earlier one (a lossy link
             // duplicates): a refusal counts only when a second read is refused too.
             for (int attempt = 1; ; attempt++)
@@ -383,6 +428,7 @@ namespace KgdbOe.Bridge
                 try
                 {
                     byte[] bytes = await _client.ReadMemoryAsync(address, (int)length, null, ct).ConfigureAwait(false);
+                    _readAhead.Store(address, bytes, address, (int)length);
                     return Hex.Encode(bytes);
                 }
                 catch (TargetErrorException e) when (attempt >= 2)
@@ -450,6 +496,7 @@ namespace KgdbOe.Bridge
         private void Forget()
         {
             _cache.Clear();
+            _readAhead.Clear();
             _threads = null;
             _selected = "";
             _stubSelected = "";
