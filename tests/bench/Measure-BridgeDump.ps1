@@ -9,7 +9,8 @@ tests/tools/LossyUdpProxy (-LossPercent, -DuplicatePercent, -ReorderPercent each
 bridge in a thread job and gdb -batch dumping -Length bytes at -Address, -Repeat times. Returns the
 median seconds of both, their ratio (lossy / clean; issue 13 asks for <= 2), whether every dump is
 byte-exact against the first clean one, and the client's statistics of the lossy session.
-Needs the KgdbOe package imported (Import-KgdbOePackage) and a lab with kgdboe loaded.
+Needs the KgdbOe package imported (Import-KgdbOePackage) and a lab with kgdboe loaded (with -Key:
+loaded keyed with that key; gdb's reads then go through the module's fast path).
 
 .EXAMPLE
 tests/bench/Measure-BridgeDump.ps1 -Lab $lab -Address 0xffffffff9a000000 -Length 1MB
@@ -26,6 +27,8 @@ param(
     [string] $PackageDir = (Split-Path -Parent (Get-Module KgdbOe).Path),
     # Reads in flight at once in both sessions (Connect-KernelTarget -ReadWindow).
     [int] $ReadWindow = 8,
+    # The keyed module's key: both sessions speak the v2 wire (gdb's reads then take the fast path).
+    [securestring] $Key,
     [int] $TimeoutSeconds = 900
 )
 Set-StrictMode -Version Latest
@@ -68,14 +71,15 @@ function Measure-BridgedDump($Target, [string] $File) {
 }
 
 $proxy = $null; $clean = $null; $lossy = $null
+$keyed = if ($Key) { @{ Key = $Key } } else { @{} }
 try {
-    $clean = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $Lab.DebugPort -ConnectTimeout 60 -ReadWindow $ReadWindow
+    $clean = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $Lab.DebugPort -ConnectTimeout 60 -ReadWindow $ReadWindow @keyed
     $reference = Join-Path $work 'clean-1.bin'
     $cleanSeconds = foreach ($i in 1..$Repeat) { Measure-BridgedDump $clean (Join-Path $work "clean-$i.bin") }
     Disconnect-KernelTarget -Target $clean
     $clean = $null
     $proxy = Start-LossyProxy -TargetPort $Lab.DebugPort -LossPercent $LossPercent -DuplicatePercent $DuplicatePercent -ReorderPercent $ReorderPercent -Seed 21
-    $lossy = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $proxy.Port -ConnectTimeout 120 -ReadWindow $ReadWindow
+    $lossy = Connect-KernelTarget -ComputerName 127.0.0.1 -Port $proxy.Port -ConnectTimeout 120 -ReadWindow $ReadWindow @keyed
     $lossySeconds = foreach ($i in 1..$Repeat) { Measure-BridgedDump $lossy (Join-Path $work "lossy-$i.bin") }
     $expected = [IO.File]::ReadAllBytes($reference)
     $exact = $true
@@ -90,7 +94,7 @@ try {
         Link = "$LossPercent % loss, $DuplicatePercent % duplication, $ReorderPercent % reordering each way"
         CleanSeconds = @($cleanSeconds | ForEach-Object { [math]::Round($_, 2) }); LossySeconds = @($lossySeconds | ForEach-Object { [math]::Round($_, 2) })
         CleanMedian = [math]::Round($cleanMedian, 2); LossyMedian = [math]::Round($lossyMedian, 2)
-        Ratio = [math]::Round($lossyMedian / $cleanMedian, 2); ReadWindow = $ReadWindow
+        Ratio = [math]::Round($lossyMedian / $cleanMedian, 2); ReadWindow = $ReadWindow; Keyed = [bool]$Key
         ByteExact = $exact; LossyClientStatistics = $stats
     }
 } finally {
