@@ -126,6 +126,7 @@ enum kgdboe_rx {
 enum kgdboe_rx kgdboe_session_rx(const struct sk_buff *skb, __be32 saddr,
 				 __be16 sport, unsigned int off,
 				 unsigned int len, bool stopped, bool closing);
+void kgdboe_session_request_lost(void);
 void kgdboe_session_end(void);
 void kgdboe_session_log_mode(void);
 

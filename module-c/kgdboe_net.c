@@ -188,8 +188,10 @@ static void rx_queue(const struct sk_buff *skb, unsigned int off,
 {
 	unsigned int pos, chunk;
 
-	if (len > KGDBOE_RX_RING - rx_used())
+	if (len > KGDBOE_RX_RING - rx_used()) {
+		kgdboe_session_request_lost();
 		return;
+	}
 	while (len) {
 		pos = rx_head & (KGDBOE_RX_RING - 1);
 		chunk = min(len, KGDBOE_RX_RING - pos);
@@ -754,6 +756,12 @@ void kgdboe_net_write_char(u8 c)
 	if (tx_len == tx_max)
 		kgdboe_net_flush();
 	tx_buf[tx_len++] = c;
+	/* A NAK outside a reply: the stub dropped the request it read. */
+	if (c == '-' && last_reply.state != REPLY_BODY &&
+	    !kgdboe_wire_keyed() && spin_trylock(&rx_lock)) {
+		kgdboe_session_request_lost();
+		spin_unlock(&rx_lock);
+	}
 	reply_track(c);
 }
 

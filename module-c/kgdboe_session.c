@@ -40,7 +40,8 @@
  *     kernel stopped for good; a live one is never disturbed).
  *   - From the attached peer while stopped: a copy of the last request
  *     queued for the stub, with no ack from the peer in between, is
- *     dropped.
+ *     dropped, unless the stub NAKed it or it found no room in the ring
+ *     (kgdboe_session_request_lost()): then the copy is a real resend.
  *     gdb resends a request when no '+' came within its remotetimeout (2 s;
  *     under load a stop or an answer takes longer), and the stub would
  *     answer each copy: gdb then takes the second answer for the answer
@@ -94,8 +95,8 @@ static unsigned int openers_seen;
 
 /*
  * The last request queued for the stub from the attached peer (checksum and
- * body length), valid until the peer acks an answer ('+'); guarded by
- * rx_lock.
+ * body length), valid until the peer acks an answer ('+'), the stub NAKs
+ * what it read, or the ring had no room for it; guarded by rx_lock.
  */
 static struct {
 	bool valid;
@@ -307,6 +308,21 @@ enum kgdboe_rx kgdboe_session_rx(const struct sk_buff *skb, __be32 saddr,
 	}
 	/* Anything else from another host or port is ignored. */
 	return KGDBOE_RX_DROP;
+}
+
+/*
+ * The stub never took the last queued request: it NAKed what it read (a
+ * bad checksum, or a '$' that ended its wait for an ack and was eaten by
+ * it, gdbstub.c put_packet()), or the ring had no room for it. The peer's
+ * next copy is then the resend gdb makes after a '-', not a duplicate, and
+ * must reach the stub: dropped, it left the stub waiting for an ack and
+ * the peer for an answer, for good (10,000 junk datagrams from the peer,
+ * then gdb's D resent every 300 ms, answered only with the stub's resends
+ * of its last reply).
+ */
+void kgdboe_session_request_lost(void)
+{
+	queued.valid = false;
 }
 
 void kgdboe_session_end(void)
