@@ -71,11 +71,13 @@ void kgdboe_net_send(const struct kgdboe_dest *to, const u8 *data,
 		     unsigned int len, bool stopped);
 bool kgdboe_net_deliver(const u8 *data, unsigned int len, bool stopped);
 void kgdboe_net_break(void);
+void kgdboe_net_cancel_break(void);
 void kgdboe_net_discard_input(void);
 unsigned int kgdboe_net_payload_max(void);
 
 /* kgdboe_wire.c */
 bool kgdboe_wire_keyed(void);
+void kgdboe_wire_orphan_stop(void);
 int kgdboe_wire_init(void);
 void kgdboe_wire_exit(void);
 bool kgdboe_wire_active(void);

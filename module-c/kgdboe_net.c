@@ -142,10 +142,20 @@ static atomic_t break_wanted = ATOMIC_INIT(0);
 /* Set at unload: no more break-ins (kgdb_breakpoint needs kgdb armed). */
 static bool closing;
 
+/*
+ * True while kgdboe_break_fn() is inside kgdb_breakpoint(): the stop that
+ * comes is one the module asked for. Written by the break work only, read
+ * in pre_exception (no lock: one writer, a flag).
+ */
+static bool breaking;
+
 static void kgdboe_break_fn(struct work_struct *work)
 {
-	if (atomic_xchg(&break_wanted, 0) && !READ_ONCE(closing))
+	if (atomic_xchg(&break_wanted, 0) && !READ_ONCE(closing)) {
+		WRITE_ONCE(breaking, true);
 		kgdb_breakpoint();
+		WRITE_ONCE(breaking, false);
+	}
 }
 
 static DECLARE_WORK(break_work, kgdboe_break_fn);
@@ -817,6 +827,8 @@ void kgdboe_net_enter(void)
 	atomic_set(&break_wanted, 0);
 	cq_mark();
 	WRITE_ONCE(stopped_cpu, smp_processor_id());
+	if (READ_ONCE(breaking))
+		kgdboe_wire_orphan_stop();
 }
 
 /*
@@ -913,6 +925,12 @@ void kgdboe_net_break(void)
 		return;
 	atomic_set(&break_wanted, 1);
 	schedule_work(&break_work);
+}
+
+/* The v2 session that asked for a stop closed first; softirq (running). */
+void kgdboe_net_cancel_break(void)
+{
+	atomic_set(&break_wanted, 0);
 }
 
 /* A new v2 session: what an old one left unread is not its input. */

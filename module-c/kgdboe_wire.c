@@ -521,8 +521,11 @@ static void rx_session_locked(const struct wire_hdr *h, unsigned int len,
 		if (stopped)
 			kgdboe_net_deliver(close_detach, sizeof(close_detach) - 1,
 					   true);
-		if (!stopped)
+		if (!stopped) {
+			/* A break-in it asked for is nobody's now. */
+			kgdboe_net_cancel_break();
 			pr_info("v2: session %08x closed\n", sess.sid);
+		}
 		memzero_explicit(&sess, sizeof(sess));
 		reads_tail = reads_head;
 	}
@@ -770,6 +773,21 @@ void kgdboe_wire_write(const u8 *data, unsigned int len)
 	to = sess.peer;
 	spin_unlock(&wire_lock);
 	send_tx_out(&to, n);
+}
+
+/*
+ * pre_exception, debugger CPU: a stop the module asked for (a session's
+ * 0x03 or '$' while running) that finds no session. The session closed
+ * while the break-in was on its way (a CLOSE, or an interrupt resent by a
+ * client that waited long for the stop, taken after its detach): nobody
+ * would ever answer this stop. The stub gets the same detach as a session
+ * closed while stopped, and the kernel runs on.
+ */
+void kgdboe_wire_orphan_stop(void)
+{
+	if (!keyed || READ_ONCE(sess.active))
+		return;
+	kgdboe_net_deliver(close_detach, sizeof(close_detach) - 1, true);
 }
 
 /* Process context, at load: the derived HELLO key and the nonce seed. */
