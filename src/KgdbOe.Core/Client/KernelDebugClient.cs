@@ -130,7 +130,8 @@ namespace KgdbOe.Client
             try
             {
                 await transport.ConnectAsync(opts.ConnectTimeout, ct).ConfigureAwait(false);
-                session = new RemoteSession(transport, new SessionOptions
+                // The conversation's kind (stream or lossy datagrams) is chosen here, once, from the transport.
+                session = RemoteSession.Create(transport, new SessionOptions
                 {
                     RequestTimeout = opts.RequestTimeout,
                     MaxAttempts = opts.MaxAttempts,
