@@ -25,7 +25,6 @@ namespace KgdbOe.Client
         private readonly object _gate = new object();
         private ITargetDialect _dialect;
         private int _nextBreakpointId = 1;
-        private int _readSequence;
         private readonly RunControl _run;
         private int _disposed;
         /// <summary>The keyed v2 wire when the session runs over it (its fast memory path), else null.</summary>
