@@ -91,9 +91,6 @@ namespace KgdbOe.Session
         /// <summary>Text of the target's console packets ('O'), as it arrives.</summary>
         public event Action<string>? ConsoleText;
 
-        /// <summary>True over a reliable stream (TCP, the keyed v2 wire); the client's lossy rules still ask (moved next).</summary>
-        public bool IsReliable => Transport.IsReliable;
-
         /// <summary>The traffic log (a no-op unless the connect options name a writer).</summary>
         public TrafficLog Log { get; }
 
@@ -150,7 +147,7 @@ namespace KgdbOe.Session
         }
 
         /// <summary>Sends bytes as they are (an ack, a nudge, 0x03, a framed packet), one send at a time.</summary>
-        public async Task SendRawAsync(byte[] data, CancellationToken ct)
+        protected async Task SendRawAsync(byte[] data, CancellationToken ct)
         {
             await _sendLock.WaitAsync(ct).ConfigureAwait(false);
             try
