@@ -217,8 +217,10 @@ namespace KgdbOe.Session
 
         /// <summary>
         /// On a lossy link no read may have the length of any of the last few reads: a late duplicate of an
-        /// earlier reply then gives itself away by its length. Long reads cycle 511, 510, ... 480; short
-        /// ones are cut a little shorter when they would repeat a recent length (the rest follows).
+        /// earlier reply then gives itself away by its length. Long reads step down through the 64 lengths
+        /// max ... max-63 (511 ... 448 on KGDB): the cycle of 32 meets its own lengths among the 32 kept, which
+        /// pushes a round below the last one; short ones are cut a little shorter when they would repeat a
+        /// recent length (the rest follows).
         /// </summary>
         public override int NextReadLength(long remaining, int max)
         {
