@@ -36,7 +36,7 @@ namespace KgdbOe.Client
                 return;
             }
             long done = 0;
-            if (!_session.IsReliable && _options.ReadWindow > 1 && length > _dialect.MaxReadChunk)
+            if (_session.ShouldPipelineRead(length, _dialect.MaxReadChunk, _options.ReadWindow))
                 done = await ReadPipelinedAsync(address, length, onChunk, progress, ct).ConfigureAwait(false);
             while (done < length)
             {
@@ -83,27 +83,8 @@ namespace KgdbOe.Client
             return done;
         }
 
-        /// <summary>
-        /// On a lossy link no read may have the length of any of the last few reads: a late duplicate of an
-        /// earlier reply then gives itself away by its length. Long reads cycle 511, 510, ... 480; short
-        /// ones are cut a little shorter when they would repeat a recent length (the rest follows).
-        /// </summary>
-        private int NextReadChunk(long remaining)
-        {
-            int max = _dialect.MaxReadChunk;
-            if (_session.IsReliable) return (int)Math.Min(max, remaining);
-            int seq = Interlocked.Increment(ref _readSequence);
-            int length = (int)Math.Min(max - (seq & 31), remaining);
-            lock (_recentReadLengths)
-            {
-                while (length > 1 && _recentReadLengths.Contains(length)) length--;
-                _recentReadLengths.Enqueue(length);
-                while (_recentReadLengths.Count > 32) _recentReadLengths.Dequeue();
-            }
-            return length;
-        }
-
-        private readonly System.Collections.Generic.Queue<int> _recentReadLengths = new System.Collections.Generic.Queue<int>();
+        /// <summary>The next read's length: the session's choice (it varies them where a late reply can come again).</summary>
+        private int NextReadChunk(long remaining) => _session.NextReadLength(remaining, _dialect.MaxReadChunk);
 
         private async Task<byte[]> ReadChunkAsync(ulong address, int length, CancellationToken ct)
         {

@@ -25,7 +25,6 @@ namespace KgdbOe.Client
         private readonly object _gate = new object();
         private ITargetDialect _dialect;
         private int _nextBreakpointId = 1;
-        private int _readSequence;
         private readonly RunControl _run;
         private int _disposed;
         /// <summary>The keyed v2 wire when the session runs over it (its fast memory path), else null.</summary>
@@ -130,7 +129,8 @@ namespace KgdbOe.Client
             try
             {
                 await transport.ConnectAsync(opts.ConnectTimeout, ct).ConfigureAwait(false);
-                session = new RemoteSession(transport, new SessionOptions
+                // The conversation's kind (stream or lossy datagrams) is chosen here, once, from the transport.
+                session = RemoteSession.Create(transport, new SessionOptions
                 {
                     RequestTimeout = opts.RequestTimeout,
                     MaxAttempts = opts.MaxAttempts,
@@ -241,26 +241,8 @@ namespace KgdbOe.Client
             _run.RewindPending = null;
             lock (_gate) _breakpoints.Clear();
             // KGDB: D removes all breakpoints, answers OK and resumes. QEMU: OK and the VM runs. Never 'k'.
-            string reply;
-            try
-            {
-                reply = await _session.RequestAsync(Requests.Detach, ReplyShape.OkOrError, ct).ConfigureAwait(false);
-            }
-            catch (TargetTimeoutException) when (!_session.IsReliable)
-            {
-                // D ran but its OK was lost, and the '+' in front of our resend let the stub go: a running
-                // target answers nothing any more. (Had D never arrived, some resend would have been answered.)
-                reply = "OK";
-            }
-            if (!_session.IsReliable)
-            {
-                // The stub waits for our ack before it resumes; nothing follows it, so say it more than once.
-                for (int i = 0; i < 3; i++)
-                {
-                    await Task.Delay(20, ct).ConfigureAwait(false);
-                    await _session.SendRawAsync(new[] { (byte)'+' }, ct).ConfigureAwait(false);
-                }
-            }
+            // On a lossy link the session also survives a lost OK and acks it more than once (see DetachAsync there).
+            string reply = await _session.DetachAsync(ct).ConfigureAwait(false);
             _session.ClearPendingStop();
             State = TargetState.Detached;
             if (Replies.IsError(reply)) throw Error("detach", "D", reply, null);

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using KgdbOe.Protocol;
+using KgdbOe.Session;
 
 namespace KgdbOe.Client
 {
@@ -11,12 +12,13 @@ namespace KgdbOe.Client
     /// Run control of one target, in one place: interrupt, continue, single step, waiting for a stop and
     /// telling what the stop was (our breakpoint, a step, an interrupt, a watchpoint), with the KGDB rules
     /// around software breakpoints (pc one past the int3, rewound before the next resume and stepped over
-    /// with the breakpoint lifted) and the lossy-link probe for a stop reply that never came. It speaks
-    /// through <see cref="Session.RemoteSession"/>'s public API only (ResumeAsync, WaitForStopReplyAsync,
-    /// RequestAsync, SendInterruptAsync), so what lies below that API can change without touching it.
+    /// with the breakpoint lifted). It speaks through <see cref="Session.RemoteSession"/>'s public API only
+    /// (ResumeAsync, WaitForStopOrProbeAsync, RequestAsync, SendInterruptAsync), so what lies below that API
+    /// can change without touching it; for the lossy conversation's probe for a stop reply that never came
+    /// it tells what a stop at a given pc means (<see cref="IStopProbeTarget"/>).
     /// Not thread-safe on its own: the client calls it one operation at a time.
     /// </summary>
-    internal sealed class RunControl
+    internal sealed class RunControl : IStopProbeTarget
     {
         private readonly KernelDebugClient _client;
         private bool _interruptRequested;
@@ -103,7 +105,7 @@ namespace KgdbOe.Client
                 {
                     TimeSpan left = deadline - DateTime.UtcNow;
                     if (left <= TimeSpan.Zero) throw new TargetTimeoutException($"{_client.Endpoint} did not stop after a single step within {timeout.TotalSeconds:0.###} s.", "s");
-                    payload = await WaitForStopReplyOrProbeAsync(left, ct, null).ConfigureAwait(false);
+                    payload = await _client.Session.WaitForStopOrProbeAsync(left, ct, null, this).ConfigureAwait(false);
                 }
                 _probedPc = null;
                 State = TargetState.Stopped;
@@ -171,7 +173,7 @@ namespace KgdbOe.Client
             {
                 TimeSpan left = deadline - DateTime.UtcNow;
                 if (left <= TimeSpan.Zero) throw new TargetTimeoutException($"{_client.Endpoint} did not stop within {timeout.TotalSeconds:0.###} s.");
-                string? payload = await WaitForStopReplyOrProbeAsync(left, ct, onQuiet).ConfigureAwait(false);
+                string? payload = await _client.Session.WaitForStopOrProbeAsync(left, ct, onQuiet, this).ConfigureAwait(false);
                 if (payload == null) continue;
                 if (!StopReply.TryParse(payload, out StopReply? reply)) continue;
                 if (reply!.IsExit)
@@ -188,7 +190,7 @@ namespace KgdbOe.Client
                     {
                         pc = await _client.ReadProgramCounterAsync(ct).ConfigureAwait(false);
                     }
-                    catch (TargetTimeoutException) when (!_client.Session.IsReliable && DateTime.UtcNow < deadline)
+                    catch (TargetTimeoutException) when (_client.Session.StopReplyMayBeStale && DateTime.UtcNow < deadline)
                     {
                         // A duplicated old stop reply: the target is in fact running. Keep waiting for the real one.
                         State = TargetState.Running;
@@ -305,47 +307,27 @@ namespace KgdbOe.Client
         /// <summary>Where the thread stood when we sent s (null: unknown); a probe finding pc still there means s was lost.</summary>
         private ulong? _stepFrom;
 
+        /// <inheritdoc/>
+        int IStopProbeTarget.ProgramCounterNumber => _client.Dialect.Registers.ProgramCounterNumber;
+
+        /// <inheritdoc/>
+        string IStopProbeTarget.PendingResume => _stepping ? Requests.Step : Requests.Continue;
+
         /// <summary>
-        /// Waits for a stop reply. On a lossy link a stop reply can vanish for good: lost on the wire while a
-        /// stale, reordered '+' of ours acks it, so the stub listens for commands again and ignores our '-'
-        /// nudges. After some silence a probe "+$p10" is safe in every stub state (listening: answered;
-        /// waiting for an ack: the '+' acks, then answered; running: dropped by the I/O driver). An answer
-        /// means stopped: pc then tells a lost c/s (resend it) from a stop whose reply we never saw.
+        /// Stepping: pc still where s left means s was lost. Continuing: a stop at none of our breakpoints that
+        /// nobody asked for (no interrupt of the user's, no 0x03 probe of the session's) means c was lost.
         /// </summary>
-        private async Task<string?> WaitForStopReplyOrProbeAsync(TimeSpan left, CancellationToken ct, Func<Task>? onQuiet)
+        bool IStopProbeTarget.ResumeWasLost(ulong pc)
         {
-            if (_client.Session.IsReliable) return await _client.Session.WaitForStopReplyAsync(left, ct, onQuiet).ConfigureAwait(false);
-            TimeSpan slice = TimeSpan.FromTicks(Math.Min(left.Ticks, _client.Options.RequestTimeout.Ticks * 4));
-            string? payload = await _client.Session.WaitForStopReplyAsync(slice, ct, onQuiet, nullOnTimeout: true).ConfigureAwait(false);
-            if (payload != null) return payload;
-            string probe;
-            try
-            {
-                probe = await _client.Session.RequestAsync(Requests.ReadRegister(_client.Dialect.Registers.ProgramCounterNumber), ReplyShape.HexDigits(16), ct, maxAttempts: 2).ConfigureAwait(false);
-            }
-            catch (TargetTimeoutException)
-            {
-                return null; // running, as it should be
-            }
-            if (probe.Length != 16) return null;
-            ulong pc = BitConverter.ToUInt64(Hex.Decode(probe), 0);
             bool known;
             lock (_client.Gate)
                 known = _client.BreakpointList.Any(b => (b.Kind == BreakpointKind.Software && (_client.Dialect.PcAfterSoftwareBreakpoint ? b.Address + 1 : b.Address) == pc) ||
                                               (b.Kind == BreakpointKind.Hardware && b.Address == pc));
-            bool resumeLost = _stepping ? _stepFrom == pc : !known && !_interruptRequested && !_client.Session.InterruptProbeSent;
-            _client.Session.Log.Note($"probe: stopped at 0x{pc:x}; " + (resumeLost ? "our resume was lost, send it again" : "its stop reply was lost"));
-            if (resumeLost)
-            {
-                await _client.Session.ResumeAsync(_stepping ? Requests.Step : Requests.Continue, ct).ConfigureAwait(false);
-                return null;
-            }
-            _client.Session.DiscardPendingStop();
-            _probedPc = pc;
-            // The lost stop reply named the thread; ask for it.
-            string? thread = await _client.CurrentThreadAsync(ct).ConfigureAwait(false);
-            return thread == null ? "T05" : "T05thread:" + thread + ";";
+            return _stepping ? _stepFrom == pc : !known && !_interruptRequested && !_client.Session.InterruptProbeSent;
         }
+
+        /// <summary>The next stop taken stands at this pc, already read by the probe (no second read of pc).</summary>
+        void IStopProbeTarget.StoppedAt(ulong pc) => _probedPc = pc;
 
         private StopEvent Interpret(StopReply reply, ulong pc)
         {

@@ -10,12 +10,12 @@ namespace KgdbOe.Session
         public int MaxAttempts { get; set; } = 12;
         public TextWriter? TrafficLog { get; set; }
         /// <summary>
-        /// Once the link has delivered a duplicate, how long after an "OK" reply another request whose answer
+        /// Lossy conversation only. Once the link has delivered a duplicate, how long after an "OK" reply another request whose answer
         /// is also "OK" waits, so a duplicated "OK" still in flight cannot be taken as its answer.
         /// </summary>
         public TimeSpan OkQuarantine { get; set; } = TimeSpan.FromMilliseconds(8);
 
-        /// <summary>After this long without a request, the stub may send its last (unacked) reply again: fence first.</summary>
+        /// <summary>Lossy conversation only. After this long without a request, the stub may send its last (unacked) reply again: fence first.</summary>
         public TimeSpan IdleBeforeFence { get; set; } = TimeSpan.FromSeconds(1);
     }
 }

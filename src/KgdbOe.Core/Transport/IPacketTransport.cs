@@ -10,7 +10,10 @@ namespace KgdbOe.Transport
     /// </summary>
     internal interface IPacketTransport : IDisposable
     {
-        /// <summary>True when the transport itself loses, duplicates or reorders nothing (TCP).</summary>
+        /// <summary>
+        /// True when the transport itself loses, duplicates or reorders nothing (TCP, the keyed v2 wire).
+        /// Read once, by RemoteSession.Create, to choose the conversation; nothing else asks.
+        /// </summary>
         bool IsReliable { get; }
 
         string Description { get; }

@@ -2,11 +2,12 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using KgdbOe.Client;
 using KgdbOe.Protocol;
 
 namespace KgdbOe.Session
 {
-    internal sealed partial class RemoteSession
+    internal sealed partial class LossyDatagramConversation
     {
         /// <summary>A pipelined request on its way: when it went, how often, and how many later replies overtook it.</summary>
         private sealed class InFlight
@@ -33,10 +34,10 @@ namespace KgdbOe.Session
         /// An error or empty reply could belong to any request in flight: the batch stops there and returns
         /// how many replies were handed over, so the caller asks for the rest one at a time.
         /// </summary>
-        public async Task<int> RequestPipelinedAsync(IReadOnlyList<PipelinedRequest> requests, int window, Func<int, string, Task> onReply, CancellationToken ct)
+        public override async Task<int> RequestPipelinedAsync(IReadOnlyList<PipelinedRequest> requests, int window, Func<int, string, Task> onReply, CancellationToken ct)
         {
             if (window < 1) throw new ArgumentOutOfRangeException(nameof(window), window, "The window must be at least 1.");
-            await _conversation.WaitAsync(ct).ConfigureAwait(false);
+            await Conversation.WaitAsync(ct).ConfigureAwait(false);
             var inFlight = new List<InFlight>();
             try
             {
@@ -50,8 +51,8 @@ namespace KgdbOe.Session
                     // Fill the window; replies held for in-order delivery count against it too.
                     while (nextToSend < requests.Count && nextToSend - nextToDeliver < window && !ShapeInFlight(requests, inFlight, requests[nextToSend].Shape))
                     {
-                        _stats.AddRequest();
-                        inFlight.Add(new InFlight(nextToSend, _clock.Elapsed));
+                        Stats.AddRequest();
+                        inFlight.Add(new InFlight(nextToSend, Clock.Elapsed));
                         await SendPacketAsync(requests[nextToSend].Payload, ct).ConfigureAwait(false);
                         nextToSend++;
                     }
@@ -65,14 +66,14 @@ namespace KgdbOe.Session
 
                     TimeSpan oldest = inFlight[0].SentAt;
                     foreach (InFlight f in inFlight) if (f.SentAt < oldest) oldest = f.SentAt;
-                    TimeSpan wait = oldest + timeout - _clock.Elapsed;
-                    (bool got, WireEvent e) = await _incoming.TryDequeueAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, ct).ConfigureAwait(false);
+                    TimeSpan wait = oldest + timeout - Clock.Elapsed;
+                    (bool got, WireEvent e) = await Incoming.TryDequeueAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, ct).ConfigureAwait(false);
                     if (!got)
                     {
-                        _stats.AddTimeout();
+                        Stats.AddTimeout();
                         timeout = _rtt.TimedOut();
                         foreach (InFlight f in inFlight)
-                            if (_clock.Elapsed - f.SentAt >= TimeSpan.FromTicks(timeout.Ticks / 2)) await ResendAsync(requests, f, "timeout", ct).ConfigureAwait(false);
+                            if (Clock.Elapsed - f.SentAt >= TimeSpan.FromTicks(timeout.Ticks / 2)) await ResendAsync(requests, f, "timeout", ct).ConfigureAwait(false);
                         continue;
                     }
                     if (e.Kind != WireEventKind.Packet) continue; // acks need no answer; a bad packet is recovered like a lost one
@@ -83,19 +84,19 @@ namespace KgdbOe.Session
                     if (match == null)
                     {
                         DroppedDuplicate();
-                        _log.Note($"dropped '{Hex.Truncate(text, 40)}': no request in flight has its shape");
+                        Log.Note($"dropped '{Hex.Truncate(text, 40)}': no request in flight has its shape");
                         continue;
                     }
                     if (text.Length == 0 || Replies.IsError(text))
                     {
-                        _log.Note($"'{text}' could answer any request in flight: finish the batch one request at a time");
+                        Log.Note($"'{text}' could answer any request in flight: finish the batch one request at a time");
                         break;
                     }
-                    if (match.Attempts == 1) _rtt.Sample(_clock.Elapsed - match.SentAt);
+                    if (match.Attempts == 1) _rtt.Sample(Clock.Elapsed - match.SentAt);
                     inFlight.Remove(match);
                     arrived[match.Index] = text;
                     _lastAcceptedShape = requests[match.Index].Shape.Name;
-                    _ackOwedSince = _clock.Elapsed;
+                    _ackOwedSince = Clock.Elapsed;
                     foreach (InFlight f in inFlight)
                     {
                         if (f.Index > match.Index || ++f.Overtaken < 2) continue;
@@ -109,7 +110,7 @@ namespace KgdbOe.Session
             {
                 // Replies still on their way must not pass for the next request's answer.
                 if (inFlight.Count > 0) _replyMayRepeat = true;
-                _conversation.Release();
+                Conversation.Release();
             }
         }
 
@@ -122,13 +123,13 @@ namespace KgdbOe.Session
 
         private async Task ResendAsync(IReadOnlyList<PipelinedRequest> requests, InFlight f, string why, CancellationToken ct)
         {
-            if (f.Attempts >= _options.MaxAttempts)
-                throw new Client.TargetTimeoutException($"No reply to '{Hex.Truncate(requests[f.Index].Payload)}' from {_transport.Description} after {f.Attempts} attempts.", requests[f.Index].Payload);
+            if (f.Attempts >= Options.MaxAttempts)
+                throw new TargetTimeoutException($"No reply to '{Hex.Truncate(requests[f.Index].Payload)}' from {Transport.Description} after {f.Attempts} attempts.", requests[f.Index].Payload);
             f.Attempts++;
-            f.SentAt = _clock.Elapsed;
+            f.SentAt = Clock.Elapsed;
             _replyMayRepeat = true;
-            _stats.AddRetransmission();
-            _log.Note($"{why}: resend '{Hex.Truncate(requests[f.Index].Payload, 40)}' (attempt {f.Attempts})");
+            Stats.AddRetransmission();
+            Log.Note($"{why}: resend '{Hex.Truncate(requests[f.Index].Payload, 40)}' (attempt {f.Attempts})");
             await SendPacketAsync(requests[f.Index].Payload, ct).ConfigureAwait(false);
         }
     }
