@@ -192,9 +192,12 @@ for t in for_each_task(prog):
             if (-not $crashKnows) { Set-ItResult -Skipped -Because "$((& crash --version 2>$null) -match '\S' | Select-Object -First 1) predates $($lab.KernelRelease)'s pcpu_hot and module layout (see Test-CrashKnowsKernel)"; return }
             $crash.ExitCode | Should -Be 0 -Because $crash.Output
             if ($crash.Output -match 'invalid size request: 0\s+type: "stack contents"') {
-                # crash 8.0.2 on the lab's tinyconfig 6.1 finds no size for the CPUs' IRQ/exception stacks; the
-                # registers it starts from are the ones KGDB gave (see the active-task test) and drgn unwinds them.
-                Set-ItResult -Inconclusive -Because "crash's bt cannot size the stacks of this kernel: $(($crash.Output -split "`n" | Select-String 'bt: ' | Select-Object -First 2) -join '; ')"
+                # crash 8.0.2 searches every CPU's #VC exception stack, which a kernel without
+                # CONFIG_AMD_MEM_ENCRYPT (the lab's) has as 0 bytes and unmapped (struct cea_exception_stacks:
+                # VC_stack[0]); crash 9.0.0 fixed it (commit 8a11aa0, "x86_64: Mark #VC stack unavailable when
+                # CONFIG_AMD_MEM_ENCRYPT is not set"). The registers it starts from are the ones KGDB gave (see
+                # the active-task test) and drgn unwinds them.
+                Set-ItResult -Inconclusive -Because "crash 8.0.2 reads the 0-byte #VC stack of a kernel without CONFIG_AMD_MEM_ENCRYPT (fixed in crash 9.0.0): $(($crash.Output -split "`n" | Select-String 'bt: ' | Select-Object -First 2) -join '; ')"
                 return
             }
             $crash.Output | Should -Not -Match $CrashErrorPattern -Because $crash.Output
