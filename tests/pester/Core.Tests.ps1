@@ -208,9 +208,11 @@ for t in for_each_task(prog):
             if (-not $crashKnows) { Set-ItResult -Skipped -Because "$((& crash --version 2>$null) -match '\S' | Select-Object -First 1) predates $($lab.KernelRelease)'s pcpu_hot and module layout (see Test-CrashKnowsKernel)"; return }
             $crashTasks = @(ConvertFrom-CrashPs $crash.Output)
             if ($crashTasks.Count -lt $liveTasks.Count -and $crash.Output -match 'not found in PID hash') {
-                # crash 8.0.2 reads every struct pid of the pid xarray from this core (crash -d 8 shows the reads) but
-                # keeps no task from them on the lab's 6.1; drgn walks the same IDR in the same core and finds all.
-                Set-ItResult -Inconclusive -Because "crash lists $($crashTasks.Count) of $($liveTasks.Count) tasks ('$(($crash.Output -split "`n" | Select-String 'not found in PID hash' | Select-Object -First 1))')"
+                # 6.1.192 has the stable backport of "pid: Replace struct pid 1-element array with flex-array"
+                # (include/linux/pid.h: numbers[]), so sizeof(struct pid) no longer holds numbers[0]; crash 8.0.2
+                # reads only that size, finds no pid in init_pid_ns and keeps no task (crash 8.0.4 fixed it,
+                # commit 8858006). drgn walks the same xarray in the same core and finds all.
+                Set-ItResult -Inconclusive -Because "crash 8.0.2 predates struct pid's flexible numbers[] (fixed in crash 8.0.4): it lists $($crashTasks.Count) of $($liveTasks.Count) tasks ('$(($crash.Output -split "`n" | Select-String 'not found in PID hash' | Select-Object -First 1))')"
                 return
             }
             # crash lists each CPU's idle task (pid 0); the live list has swapper/0 once.
