@@ -510,6 +510,31 @@ namespace KgdbOe.Bridge
             foreach (string bp in new List<string>(_inserted))
                 await ForwardAsync("z" + bp, ct).ConfigureAwait(false);
             await _client.ResumeAsync(ct).ConfigureAwait(false);
+            await LeaveRunningAsync(ct).ConfigureAwait(false);
+        }
+
+        /// <summary>How long the bridge waits, as it leaves, for a stop its resume's own probe may have made.</summary>
+        private static readonly TimeSpan ProbeSettle = TimeSpan.FromSeconds(3);
+
+        /// <summary>
+        /// On a lossy raw link a resume whose ack was lost is probed with 0x03 (LossyDatagramConversation.
+        /// ResumeAsync), which stops a kernel that did take the c; run control resumes such a stop only while
+        /// somebody waits for the next one. The bridge is leaving and nobody will wait, so it waits a moment
+        /// itself: a stop of the probe is resumed inside the wait, any other stop is resumed here, and a wait
+        /// that ends in silence means the kernel runs.
+        /// </summary>
+        private async Task LeaveRunningAsync(CancellationToken ct)
+        {
+            if (!_client.Session.InterruptProbeSent) return;
+            try
+            {
+                await _client.WaitForStopAsync(ProbeSettle, ct).ConfigureAwait(false);
+                if (_client.State == TargetState.Stopped) await _client.ResumeAsync(ct).ConfigureAwait(false);
+            }
+            catch (TargetTimeoutException)
+            {
+                // Silence: no stop came, the kernel runs.
+            }
         }
 
         private async Task<string?> StepAsync(CancellationToken ct)
