@@ -85,35 +85,6 @@ namespace KgdbOe.Tests.Wire
         }
 
         [Fact]
-        public async Task FastReadsSurviveLostRequestsAndLostPiecesTogether()
-        {
-            // Lost requests leave no later piece to show a hole (the silence rule asks again); lost pieces
-            // do (the hole rule asks again at once). Both at 15 %, many reads in flight, several reads.
-            var rin = new Random(11);
-            var rout = new Random(12);
-            using var module = new FakeWireModule(Key, dropIn: _ => rin.Next(100) < 15, dropOut: _ => rout.Next(100) < 15)
-            {
-                Memory = Enumerable.Range(0, 300_000).Select(i => (byte)(i * 13 + (i >> 9))).ToArray(),
-                MemoryBase = 0xffff888000100000UL,
-            };
-            var (t, _) = await ConnectAsync(module, Key);
-            using (t)
-            {
-                t.ReadRequestSize = 4096;
-                foreach ((int at, int length) in new[] { (0, 250_000), (123_457, 4_000), (77, 1) })
-                {
-                    var got = new byte[length];
-                    await t.ReadMemoryAsync(module.MemoryBase + (ulong)at, length, (a, b) =>
-                    {
-                        Buffer.BlockCopy(b, 0, got, (int)(a - module.MemoryBase) - at, b.Length);
-                        return Task.CompletedTask;
-                    }, null, CancellationToken.None);
-                    Assert.Equal(module.Memory.Skip(at).Take(length), got);
-                }
-            }
-        }
-
-        [Fact]
         public async Task FastReadsSurviveLossAndStopExactlyAtAnUnreadablePage()
         {
             var rout = new Random(6);
