@@ -399,7 +399,7 @@ namespace KgdbOe.Bridge
             }
             if (got < length) return null;
             if (got < want) Array.Resize(ref data, got);
-            _readAhead.Store(address, data, address, length);
+            _readAhead.Store(address, data, length);
             var answer = new byte[length];
             Buffer.BlockCopy(data, 0, answer, 0, length);
             return answer;
@@ -428,7 +428,7 @@ namespace KgdbOe.Bridge
                 try
                 {
                     byte[] bytes = await _client.ReadMemoryAsync(address, (int)length, null, ct).ConfigureAwait(false);
-                    _readAhead.Store(address, bytes, address, (int)length);
+                    _readAhead.Store(address, bytes, (int)length);
                     return Hex.Encode(bytes);
                 }
                 catch (TargetErrorException e) when (attempt >= 2)

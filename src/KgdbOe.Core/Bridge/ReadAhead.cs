@@ -37,10 +37,10 @@ namespace KgdbOe.Bridge
         public int LengthToRead(ulong address, int length) =>
             _haveLast && address == _lastEnd && length < Size ? Size : length;
 
-        /// <summary>Keeps bytes read at start (at least the request's own) and notes the request.</summary>
-        public void Store(ulong start, byte[] data, ulong address, int length)
+        /// <summary>Keeps the bytes read at address (the request's own length first, maybe more) and notes the request.</summary>
+        public void Store(ulong address, byte[] data, int length)
         {
-            _start = start;
+            _start = address;
             _data = data;
             Remember(address, length);
         }

@@ -567,9 +567,15 @@ namespace KgdbOe.Wire
         private void RequestHolesAgainLocked(ReadTag t, List<byte[]> send)
         {
             t.Superseded = true;
-            foreach ((int s, int e) in HolesOf(t).ToList())
+            RequestRangesLocked(t.Read, HolesOf(t).ToList(), send);
+        }
+
+        /// <summary>Asks for each range of a read in requests of at most ReadRequestSize; _gate held.</summary>
+        private void RequestRangesLocked(FastRead read, IEnumerable<(int Start, int End)> ranges, List<byte[]> send)
+        {
+            foreach ((int s, int e) in ranges)
                 for (int at = s; at < e; at += ReadRequestSize)
-                    send.Add(RequestLocked(t.Read, at, Math.Min(e, at + ReadRequestSize)));
+                    send.Add(RequestLocked(read, at, Math.Min(e, at + ReadRequestSize)));
             _stats.AddRetransmission();
         }
 
@@ -663,10 +669,7 @@ namespace KgdbOe.Wire
             if (first != null) { RequestHolesAgainLocked(first, send); return; }
             // Every request of the open reads was asked for again already: ask for the oldest read's holes.
             foreach (ReadTag t in _readTags.Values) if (t.Read == oldest) t.Superseded = true;
-            foreach ((int s, int e) in oldest.Have.Gaps(oldest.Limit))
-                for (int at = s; at < e; at += ReadRequestSize)
-                    send.Add(RequestLocked(oldest, at, Math.Min(e, at + ReadRequestSize)));
-            _stats.AddRetransmission();
+            RequestRangesLocked(oldest, oldest.Have.Gaps(oldest.Limit).ToList(), send);
         }
 
         /// <summary>

@@ -11,7 +11,7 @@ namespace KgdbOe.Tests.Bridge
         {
             var ahead = new ReadAhead();
             Assert.Equal(4096, ahead.LengthToRead(0x1000, 4096)); // nothing read yet
-            ahead.Store(0x1000, new byte[4096], 0x1000, 4096);
+            ahead.Store(0x1000, new byte[4096], 4096);
             Assert.Equal(ReadAhead.Size, ahead.LengthToRead(0x2000, 4096));
             Assert.Equal(4096, ahead.LengthToRead(0x8000, 4096)); // a jump
         }
@@ -21,7 +21,7 @@ namespace KgdbOe.Tests.Bridge
         {
             var ahead = new ReadAhead();
             byte[] data = Enumerable.Range(0, ReadAhead.Size).Select(i => (byte)(i * 3)).ToArray();
-            ahead.Store(0x10000, data, 0x10000, 100);
+            ahead.Store(0x10000, data, 100);
             Assert.Equal(data.Skip(100).Take(200), ahead.TryGet(0x10000 + 100, 200));
             Assert.Null(ahead.TryGet(0x10000 + ReadAhead.Size - 10, 20)); // runs past what was read
             Assert.Null(ahead.TryGet(0xffff, 2)); // starts before it
