@@ -98,7 +98,7 @@ function New-ModulePackage {
     Copy-Item (Join-Path $Root 'src/KgdbOe.PowerShell/bin/Release/netstandard2.0/KgdbOe') $PackageDir -Recurse
     $moduleSrc = Join-Path $PackageDir 'module-c'
     New-Item -ItemType Directory $moduleSrc | Out-Null
-    Get-ChildItem (Join-Path $Root 'module-c') -File | Where-Object Name -Match '\.(c|h)$|^(Makefile|Kbuild)$' |
+    Get-ChildItem (Join-Path $Root 'module-c') -File | Where-Object Name -Match '\.(c|h|gdb)$|^(Makefile|Kbuild)$' |
         Copy-Item -Destination $moduleSrc
     & (Join-Path $Root 'docs/Build-Help.ps1') -ModulePath $PackageDir -DocsPath (Join-Path $Root 'docs/en-US') -OutputPath (Join-Path $PackageDir 'en-US')
 }

@@ -150,6 +150,7 @@ void kgdboe_irq_poll(struct net_device *dev);
 
 /* kgdboe_park.c */
 void kgdboe_park_init(void);
+int kgdboe_park_show_tasks(void);
 void kgdboe_park_others(void);
 void kgdboe_park_release(bool stepping);
 void kgdboe_park_exit(void);

@@ -347,9 +347,15 @@ static int __init kgdboe_init(void)
 		       err);
 		goto out_single_core;
 	}
+	err = kgdboe_park_show_tasks();
+	if (err)
+		goto out_kgdb;
 	log_ready();
 	return 0;
 
+out_kgdb:
+	kgdb_unregister_io_module(&kgdboe_io_ops);
+	kgdboe_park_exit();
 out_single_core:
 	if (force_single_core)
 		kgdboe_single_core_leave();

@@ -2,8 +2,8 @@
 /*
  * Parking the other CPUs at a safe place before kgdb freezes them.
  *
- * Owns: one call_single_data per CPU, the park state, and the rule of
- * when a parked CPU may go.
+ * Owns: one call_single_data per CPU, the park state, the rule of when a
+ * parked CPU may go, and the registers kgdb shows of a parked CPU's task.
  *
  * KGDB freezes the other CPUs with an NMI, wherever they are: inside a
  * spin_lock_irqsave() section, or queued on one. While stopped the
@@ -38,6 +38,27 @@
  * A CPU spinning with interrupts off cannot take the IPI; after
  * KGDBOE_PARK_WAIT_US it is left to the roundup, and the stop logs it.
  *
+ * What gdb sees of a parked CPU's task. kgdb gives gdb a running task's
+ * registers as the roundup NMI found them (kgdb_info[cpu].debuggerinfo,
+ * kernel/debug/gdbstub.c), which on a parked CPU is this IPI handler: a
+ * task in the middle of `next` or `finish` seemed to have jumped into
+ * park_fn(), and gdb, which then plants a breakpoint where the stepped
+ * thread "advanced to" (keep_going_stepped_thread() in gdb's infrun.c),
+ * planted it in park_fn(), where every parked CPU spins. The kernel went
+ * wild within a few `next`s on a 4-CPU guest (4 of 4 runs: a stop at pc 0).
+ * kgdb's own IPI roundup avoids this by passing the interrupted registers
+ * (get_irq_regs()); x86's is an NMI. So park_fn() finds its IPI's entry
+ * registers (the unwinder's first full pt_regs), and two NMI handlers of
+ * ours around kgdb's (first and last in the NMI_LOCAL chain, see
+ * kgdboe_park_show_tasks()) show kgdb those registers in place of the
+ * NMI's for the length of the roundup NMI, then put the NMI's back before
+ * it returns.
+ *
+ * The stepping CPU itself never parks: an IPI left pending while it waited
+ * in kgdb with interrupts off (it took a breakpoint during another CPU's
+ * stop) arrives the moment a single step returns, and would hold the step
+ * for up to KGDBOE_PARK_STEP_NS while the other CPUs are let go.
+ *
  * Leaving, a parked CPU writes its debug registers back as the kernel
  * has them now (hw_breakpoint_restore()). kgdb's NMI came in on top of
  * this handler, and stock exc_nmi() puts back on its way out the DR7 it
@@ -54,9 +75,13 @@
 #include <linux/delay.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
+#include <linux/sched/task_stack.h>
 #include <linux/smp.h>
 #include <linux/timekeeping.h>
 #include <asm/debugreg.h>
+#include <asm/nmi.h>
+#include <asm/stacktrace.h>
+#include <asm/unwind.h>
 
 #include "kgdboe.h"
 
@@ -71,8 +96,19 @@
 static bool park_wanted;
 static u64 park_until;
 
-/* Set by a CPU while it is inside park_fn(). */
+/* The CPU a single step released (-1: none); debugger CPU writes. */
+static int park_stepper = -1;
+
+/*
+ * Set by a CPU while it is inside park_fn(). parked_regs: the registers
+ * its IPI interrupted (NULL: unknown), set before parked. nmi_regs and
+ * nmi_swapped: the roundup NMI's own registers while kgdb is shown
+ * parked_regs. All four are this CPU's own, read by its own NMI only.
+ */
 static DEFINE_PER_CPU(bool, parked);
+static DEFINE_PER_CPU(struct pt_regs *, parked_regs);
+static DEFINE_PER_CPU(struct pt_regs, nmi_regs);
+static DEFINE_PER_CPU(bool, nmi_swapped);
 static DEFINE_PER_CPU(call_single_data_t, park_csd);
 
 /* Stops where some CPU could not be parked; for the unload log line. */
@@ -81,11 +117,46 @@ static unsigned int park_misses;
 /* The CPUs the last stop could not park; debugger CPU only. */
 static struct cpumask park_missing;
 
+/*
+ * The registers of the task this IPI interrupted: the first full pt_regs
+ * the unwinder meets that interrupted user mode or code on the task's own
+ * stack. An IPI taken inside a softirq (x86-64 runs softirqs on the IRQ
+ * stack, with interrupts on) is passed over for the interrupt that ran
+ * the softirq: gdb sees where the task was, as after the roundup NMI of a
+ * CPU that runs the task itself. NULL outside a hard interrupt (the idle
+ * loop runs queued calls itself) or when unknown.
+ */
+static struct pt_regs *interrupted_regs(void)
+{
+	struct unwind_state state;
+	struct pt_regs *regs;
+	bool partial;
+
+	if (!in_hardirq())
+		return NULL;
+	/* Without a first frame unwind_start() skips to the end of the stack. */
+	for (unwind_start(&state, current, NULL, get_stack_pointer(current, NULL));
+	     !unwind_done(&state); unwind_next_frame(&state)) {
+		regs = unwind_get_entry_regs(&state, &partial);
+		if (!regs)
+			continue;
+		if (partial)
+			return NULL;
+		if (user_mode(regs) || object_is_on_stack((void *)regs->sp))
+			return regs;
+	}
+	return NULL;
+}
+
 /* The IPI handler: hard interrupt, interrupts off, on a CPU to park. */
 static void park_fn(void *info)
 {
 	u64 until;
 
+	if (READ_ONCE(park_stepper) == smp_processor_id())
+		return;
+	WRITE_ONCE(*this_cpu_ptr(&parked_regs), interrupted_regs());
+	barrier();	/* parked_regs before parked, for this CPU's NMI */
 	WRITE_ONCE(*this_cpu_ptr(&parked), true);
 	while (READ_ONCE(park_wanted)) {
 		until = READ_ONCE(park_until);
@@ -97,12 +168,57 @@ static void park_fn(void *info)
 	hw_breakpoint_restore();
 }
 
+/* First NMI_LOCAL handler: on a parked CPU, show the interrupted task. */
+static int park_nmi_enter(unsigned int type, struct pt_regs *regs)
+{
+	struct pt_regs *task_regs = __this_cpu_read(parked_regs);
+
+	if (!__this_cpu_read(parked) || !task_regs)
+		return NMI_DONE;
+	*this_cpu_ptr(&nmi_regs) = *regs;
+	*regs = *task_regs;
+	__this_cpu_write(nmi_swapped, true);
+	return NMI_DONE;
+}
+
+/* Last NMI_LOCAL handler: the NMI returns to where it came from. */
+static int park_nmi_leave(unsigned int type, struct pt_regs *regs)
+{
+	if (!__this_cpu_read(nmi_swapped))
+		return NMI_DONE;
+	*regs = *this_cpu_ptr(&nmi_regs);
+	__this_cpu_write(nmi_swapped, false);
+	return NMI_DONE;
+}
+
 void kgdboe_park_init(void)
 {
 	int cpu;
 
 	for_each_possible_cpu(cpu)
 		INIT_CSD(per_cpu_ptr(&park_csd, cpu), park_fn, NULL);
+}
+
+/*
+ * After kgdb_register_io_module(): kgdb adds its own NMI handler to the
+ * tail of the NMI_LOCAL chain when its first I/O driver registers
+ * (kgdb_register_callbacks() -> kgdb_arch_init()), and the one that puts
+ * the NMI's registers back must come after it. That one goes in first:
+ * a swap is never made that nobody undoes.
+ */
+int kgdboe_park_show_tasks(void)
+{
+	int err;
+
+	err = register_nmi_handler(NMI_LOCAL, park_nmi_leave, 0,
+				   "kgdboe_park_leave");
+	if (err)
+		return err;
+	err = register_nmi_handler(NMI_LOCAL, park_nmi_enter, NMI_FLAG_FIRST,
+				   "kgdboe_park_enter");
+	if (err)
+		unregister_nmi_handler(NMI_LOCAL, "kgdboe_park_leave");
+	return err;
 }
 
 /*
@@ -148,10 +264,12 @@ void kgdboe_park_others(void)
 void kgdboe_park_release(bool stepping)
 {
 	if (stepping) {
+		WRITE_ONCE(park_stepper, smp_processor_id());
 		WRITE_ONCE(park_until,
 			   ktime_get_mono_fast_ns() + KGDBOE_PARK_STEP_NS);
 		return;
 	}
+	WRITE_ONCE(park_stepper, -1);
 	WRITE_ONCE(park_wanted, false);
 }
 
@@ -165,6 +283,8 @@ void kgdboe_park_exit(void)
 	int cpu;
 
 	WRITE_ONCE(park_wanted, false);
+	unregister_nmi_handler(NMI_LOCAL, "kgdboe_park_enter");
+	unregister_nmi_handler(NMI_LOCAL, "kgdboe_park_leave");
 	for_each_possible_cpu(cpu) {
 		csd = per_cpu_ptr(&park_csd, cpu);
 		/* Pairs with csd_unlock()'s release in kernel/smp.c. */
