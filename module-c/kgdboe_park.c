@@ -118,18 +118,20 @@ static unsigned int park_misses;
 static struct cpumask park_missing;
 
 /*
- * The registers of the task this IPI interrupted: the first full pt_regs
- * the unwinder meets that interrupted user mode or code on the task's own
- * stack. An IPI taken inside a softirq (x86-64 runs softirqs on the IRQ
- * stack, with interrupts on) is passed over for the interrupt that ran
- * the softirq: gdb sees where the task was, as after the roundup NMI of a
- * CPU that runs the task itself. NULL outside a hard interrupt (the idle
- * loop runs queued calls itself) or when unknown.
+ * The registers of the task this IPI interrupted: the IPI's entry frame
+ * (the unwinder's first full pt_regs). If that interrupted code on the IRQ
+ * stack (x86-64 runs softirqs there, with interrupts on), the interrupt
+ * that ran it, when there is one: a frame further up that interrupted
+ * kernel code on the task's own stack. gdb then sees where the task was,
+ * as after the roundup NMI of a CPU that runs the task itself. A softirq
+ * run by local_bh_enable() has no such frame and is shown as it is. NULL
+ * outside a hard interrupt (the idle loop runs queued calls itself) or when
+ * unknown.
  */
 static struct pt_regs *interrupted_regs(void)
 {
+	struct pt_regs *regs, *first = NULL;
 	struct unwind_state state;
-	struct pt_regs *regs;
 	bool partial;
 
 	if (!in_hardirq())
@@ -141,11 +143,15 @@ static struct pt_regs *interrupted_regs(void)
 		if (!regs)
 			continue;
 		if (partial)
-			return NULL;
-		if (user_mode(regs) || object_is_on_stack((void *)regs->sp))
+			return first;
+		if (user_mode(regs))
+			return first ? first : regs;
+		if (object_is_on_stack((void *)regs->sp))
 			return regs;
+		if (!first)
+			first = regs;
 	}
-	return NULL;
+	return first;
 }
 
 /* The IPI handler: hard interrupt, interrupts off, on a CPU to park. */
