@@ -330,12 +330,12 @@ Describe 'A CPU spinning with interrupts off when the break-in comes' -Tag 'Lab'
 # within a few `next` (pc 0). kgdboe_park.c now shows kgdb the registers the IPI interrupted: since
 # then all 30 `next` pass (5 of 5 runs). `finish` out of ksys_write needs module-c/kgdboe.gdb: the
 # return address lies in noinstr code (do_syscall_64), where KGDB refuses an int3 (E22); the script
-# makes gdb use a debug register there, and finish then returned in its thread (2 of 4 runs). Still
+# makes gdb use a debug register there, and finish then returned in its thread (4 of 5 runs). Still
 # failing, both from CPUs that hit a breakpoint while another CPU held the debugger and wait in
 # kgdb_cpu_enter(): (1) after kgdb's 100 sstep_tries one takes the debugger during gdb's step over
-# the breakpoint, and gdb 13 asserts (finish_step_over: trap_expected) and dies (2 of 4); (2) after
+# the breakpoint, and gdb 13 asserts (finish_step_over: trap_expected) and dies (1 of 5); (2) after
 # gdb detaches they still enter kgdb, find no debugger and wait for one: the kernel stays stopped
-# (2 of 2 that detached). So the default run (build.ps1 Test) reports this test skipped;
+# (4 of 4 that detached). So the default run (build.ps1 Test) reports this test skipped;
 # KGDBOE_FIELD_NEXT=1 runs it.
 Describe 'gdb next x30 and finish in ksys_write with a writer on each of 4 CPUs' -Tag 'Lab', 'Field', 'Next' -Skip:(-not $env:KGDBOE_FIELD_NEXT) {
     BeforeAll {
