@@ -8,6 +8,7 @@
  * kgdboe_sync.c        keeping other CPUs out of the NIC driver while stopped
  * kgdboe_irq_poll.c    the NIC's IRQ handlers run while stopped, never its netpoll hook
  * kgdboe_park.c        parking the other CPUs where they hold no irq-safe lock
+ * kgdboe_stale_stop.c  a breakpoint's stop that outlived its debugger goes on
  * kgdboe_single_core.c safety mode: all CPUs but 0 offline while loaded
  * kgdboe_wire.c        the keyed v2 wire: handshake, reliable stream, reads
  * kgdboe_crypto.c      ChaCha20-Poly1305 and BLAKE2s for the v2 wire
@@ -66,6 +67,7 @@ void kgdboe_net_flush_io(void);
 void kgdboe_net_enter(void);
 void kgdboe_net_leave(bool session_over);
 bool kgdboe_net_stepping(void);
+void kgdboe_net_script(const char *text, unsigned int len);
 void kgdboe_net_poll(void);
 void kgdboe_net_send(const struct kgdboe_dest *to, const u8 *data,
 		     unsigned int len, bool stopped);
@@ -147,6 +149,12 @@ int kgdboe_sync_irq_list(char *buf, size_t size);
 
 /* kgdboe_irq_poll.c */
 void kgdboe_irq_poll(struct net_device *dev);
+
+/* kgdboe_stale_stop.c */
+int kgdboe_stale_stop_init(void);
+bool kgdboe_stale_stop_enter(void);
+void kgdboe_stale_stop_leave(bool was_connected);
+void kgdboe_stale_stop_exit(void);
 
 /* kgdboe_park.c */
 void kgdboe_park_init(void);

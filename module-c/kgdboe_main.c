@@ -57,6 +57,9 @@ static struct netpoll kgdboe_np = {
 /* Module reference held for an attached debugger; stopped CPU only. */
 static bool session_pinned;
 
+/* Was a debugger attached when this stop began? Stopped CPU only. */
+static bool stop_was_connected;
+
 /* CPUs whose lockdep we paused during this stop; stopped path only. */
 static struct cpumask lockdep_paused;
 
@@ -203,10 +206,12 @@ static void kgdboe_pre_exception(void)
 	/* Like kgdboc: the module stays until the debugger detaches. */
 	if (!session_pinned)
 		session_pinned = try_module_get(THIS_MODULE);
+	stop_was_connected = kgdb_connected;
 	kgdboe_sync_freeze();
 	/* After the freeze: parked CPUs must not hold the NIC either. */
 	kgdboe_park_others();
 	kgdboe_net_enter();
+	kgdboe_stale_stop_enter();
 }
 
 /* Before the other CPUs are released. */
@@ -214,6 +219,7 @@ static void kgdboe_post_exception(void)
 {
 	bool stepping = kgdboe_net_stepping();
 
+	kgdboe_stale_stop_leave(stop_was_connected);
 	kgdboe_net_leave(!kgdb_connected);
 	kgdboe_sync_thaw(stepping);
 	kgdboe_park_release(stepping);
@@ -336,10 +342,13 @@ static int __init kgdboe_init(void)
 	if (err)
 		goto out_sync;
 	kgdboe_park_init();
+	err = kgdboe_stale_stop_init();
+	if (err)
+		goto out_net;
 	if (force_single_core) {
 		err = kgdboe_single_core_enter();
 		if (err)
-			goto out_net;
+			goto out_stale;
 	}
 	err = kgdb_register_io_module(&kgdboe_io_ops);
 	if (err) {
@@ -359,6 +368,8 @@ out_kgdb:
 out_single_core:
 	if (force_single_core)
 		kgdboe_single_core_leave();
+out_stale:
+	kgdboe_stale_stop_exit();
 out_net:
 	kgdboe_net_quiesce();
 	kgdboe_net_stop();
@@ -384,6 +395,7 @@ static void __exit kgdboe_exit(void)
 		msleep(100);
 	kgdb_unregister_io_module(&kgdboe_io_ops);
 	kgdboe_park_exit();
+	kgdboe_stale_stop_exit();
 	kgdboe_net_stop();
 	if (force_single_core)
 		kgdboe_single_core_leave();

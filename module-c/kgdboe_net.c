@@ -136,6 +136,15 @@ static void io_here(void)
 static u8 last_cmd;
 static bool after_dollar;
 
+/*
+ * A stop resumed without a debugger (kgdboe_stale_stop.c): the stub reads
+ * script before the ring and nothing it writes leaves. Debugger CPU only,
+ * from pre_exception to post_exception.
+ */
+static const char *script;
+static unsigned int script_left;
+static bool muted;
+
 /* Set by the rx_handler, consumed by the break work or by any stop. */
 static atomic_t break_wanted = ATOMIC_INIT(0);
 
@@ -763,6 +772,8 @@ void kgdboe_net_flush_io(void)
 void kgdboe_net_write_char(u8 c)
 {
 	io_here();
+	if (muted)
+		return;
 	if (tx_len == tx_max)
 		kgdboe_net_flush();
 	tx_buf[tx_len++] = c;
@@ -791,6 +802,10 @@ int kgdboe_net_read_char(void)
 	int c = NO_POLL_CHAR;
 
 	io_here();
+	if (script_left) {
+		script_left--;
+		return *script++;
+	}
 	if (!rx_used()) {
 		/* kdb writes without flushing: let its prompt out first. */
 		kgdboe_net_flush();
@@ -820,6 +835,18 @@ bool kgdboe_net_stepping(void)
 	return last_cmd == 's' || last_cmd == 'S';
 }
 
+/*
+ * pre_exception, after kgdboe_net_enter(): the stub reads @text (kept by
+ * the caller until post_exception) before anything that came in, and what
+ * it writes until kgdboe_net_leave() goes nowhere.
+ */
+void kgdboe_net_script(const char *text, unsigned int len)
+{
+	script = text;
+	script_left = len;
+	muted = true;
+}
+
 /* pre_exception, after the NIC is ours. */
 void kgdboe_net_enter(void)
 {
@@ -839,6 +866,8 @@ void kgdboe_net_enter(void)
  */
 void kgdboe_net_leave(bool session_over)
 {
+	muted = false;
+	script_left = 0;
 	kgdboe_net_flush();
 	last_reply.waiting = false;
 	if (spin_trylock(&rx_lock)) {
