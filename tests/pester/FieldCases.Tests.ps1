@@ -328,15 +328,18 @@ Describe 'A CPU spinning with interrupts off when the break-in comes' -Tag 'Lab'
 # Open (issue 14). Found and fixed (2026-12-01): gdb read a parked CPU's task at kgdboe's park IPI
 # handler (kgdb shows the roundup NMI's registers) and planted breakpoints there; the guest went wild
 # within a few `next` (pc 0). kgdboe_park.c now shows kgdb the registers the IPI interrupted: since
-# then all 30 `next` pass (5 of 5 runs). `finish` out of ksys_write needs module-c/kgdboe.gdb: the
+# then all 30 `next` pass (7 of 7 runs). `finish` out of ksys_write needs module-c/kgdboe.gdb: the
 # return address lies in noinstr code (do_syscall_64), where KGDB refuses an int3 (E22); the script
-# makes gdb use a debug register there, and finish then returned in its thread (4 of 5 runs). Still
-# failing, both from CPUs that hit a breakpoint while another CPU held the debugger and wait in
-# kgdb_cpu_enter(): (1) after kgdb's 100 sstep_tries one takes the debugger during gdb's step over
-# the breakpoint, and gdb 13 asserts (finish_step_over: trap_expected) and dies (1 of 5); (2) after
-# gdb detaches they still enter kgdb, find no debugger and wait for one: the kernel stays stopped
-# (4 of 4 that detached). So the default run (build.ps1 Test) reports this test skipped;
-# KGDBOE_FIELD_NEXT=1 runs it.
+# makes gdb use a debug register there, and finish then returned in its thread (6 of 7 runs). Both
+# remaining troubles come from CPUs that hit a breakpoint while another CPU held the debugger and
+# wait in kgdb_cpu_enter(). Fixed: after gdb detached they entered kgdb with no debugger and waited
+# for one, the kernel stayed stopped (4 of 4 runs that detached); kgdboe_stale_stop.c lets such a
+# stop go on (3 of 3 since, guest alive, every CPU progresses). Open: after kgdb's 100 sstep_tries
+# one takes the debugger during gdb's step over the breakpoint, and gdb 13 asserts
+# (finish_step_over: trap_expected) and dies (1 of 7). Hiding that stop behind the step was tried in
+# two forms and let the guest run wild (a jump to 0xb, a corrupted register) in 2 of 4 runs, so it is
+# not in the module. The
+# default run (build.ps1 Test) reports this test skipped; KGDBOE_FIELD_NEXT=1 runs it.
 Describe 'gdb next x30 and finish in ksys_write with a writer on each of 4 CPUs' -Tag 'Lab', 'Field', 'Next' -Skip:(-not $env:KGDBOE_FIELD_NEXT) {
     BeforeAll {
         $script:Lab = Get-FieldLab -Kernel '6.12' -Cpus 4 -NoKaslr
