@@ -204,7 +204,8 @@ Describe 'Breakpoints on <Kernel>' -Tag 'Lab', 'Breakpoints' -ForEach @($kernels
             $ids | Should -Contain 'KgdbOe.ConditionFailed'
             $ids | Should -Contain 'KgdbOe.Timeout'
             ($errors | Where-Object { (Get-ErrorIdOf $_) -eq 'KgdbOe.ConditionFailed' })[0].TargetObject.ProgramCounter | Should -Be $bp.Address
-            (Wait-LabSsh $workload).ExitCode | Should -Be 0
+            $ran = Wait-LabSsh $workload
+            $ran.ExitCode | Should -Be 0 -Because "the workload's ssh said: $($ran.Output)"
         }
 
         It 'says KgdbOe.ModuleNotLoaded when a pending breakpoint''s module never loads within the wait' {
