@@ -45,7 +45,7 @@
  * park_fn(), and gdb, which then plants a breakpoint where the stepped
  * thread "advanced to" (keep_going_stepped_thread() in gdb's infrun.c),
  * planted it in park_fn(), where every parked CPU spins. The kernel went
- * wild within a few `next`s on a 4-CPU guest (4 of 4 runs: a stop at pc 0).
+ * wild within a few `next`s on a 4-CPU guest (2 of 2 runs: stops at pc 0).
  * kgdb's own IPI roundup avoids this by passing the interrupted registers
  * (get_irq_regs()); x86's is an NMI. So park_fn() finds its IPI's entry
  * registers (the unwinder's first full pt_regs), and two NMI handlers of
