@@ -161,6 +161,8 @@ void kgdboe_park_init(void);
 int kgdboe_park_show_tasks(void);
 void kgdboe_park_others(void);
 void kgdboe_park_release(bool stepping);
+struct pt_regs;
+void kgdboe_park_trap(struct pt_regs *regs, bool debug_trap);
 void kgdboe_park_exit(void);
 
 /* kgdboe_single_core.c */

@@ -3,7 +3,8 @@
  * Parking the other CPUs at a safe place before kgdb freezes them.
  *
  * Owns: one call_single_data per CPU, the park state, the rule of when a
- * parked CPU may go, and the registers kgdb shows of a parked CPU's task.
+ * parked CPU may go (from the IPI handler or from a breakpoint trap), the
+ * trap gate, and the registers kgdb shows of a parked CPU's task.
  *
  * KGDB freezes the other CPUs with an NMI, wherever they are: inside a
  * spin_lock_irqsave() section, or queued on one. While stopped the
@@ -59,6 +60,31 @@
  * stop) arrives the moment a single step returns, and would hold the step
  * for up to KGDBOE_PARK_STEP_NS while the other CPUs are let go.
  *
+ * A breakpoint hit while another CPU holds the debugger or single-steps
+ * parks too, in the trap (kgdboe_park_trap(), from the die notifier
+ * ahead of kgdb's), with the trap's registers shown. In stock KGDB such
+ * a CPU waits in kgdb_cpu_enter() for the master lock and, each time it
+ * gets the lock while a step is on its way, gives it back, at most
+ * sstep_tries (100) times; then it takes the debugger from the stepping
+ * CPU. Under QEMU's TCG a step's round trip outlasts 100 tries whenever
+ * the host deschedules the stepping vCPU, and gdb, which resumed only
+ * the stepped thread, then gets a stop from another one: gdb 13 fails
+ * its own assertion (finish_step_over: trap_expected) and exits, the
+ * kernel left stopped (1 of 7 runs of 30 `next` on 4 CPUs). Parked in
+ * the trap, the CPU reaches kgdb only when the stop is over, as if it
+ * had hit the breakpoint then. A step that does not come back within
+ * KGDBOE_PARK_STEP_NS lets it go, so sstep_tries still guards against a
+ * step that waits for this CPU.
+ *
+ * CPUs that trap at the same moment (a debug register is armed on every
+ * CPU, and four writers pass a syscall's return at once) would all reach
+ * kgdb_cpu_enter() before any of them is master, and wait there. So one
+ * trapping CPU at a time goes on to kgdb (the trap gate, trap_gate_cpu);
+ * the others park until its stop is over. Its owner gives the gate back
+ * when its stop resumes; a trap kgdb lets go without a stop (a removed
+ * breakpoint, kgdb_skipexception()) calls no hook of ours, so a gate is
+ * also free once KGDBOE_TRAP_GATE_NS pass without a stop.
+ *
  * Leaving, a parked CPU writes its debug registers back as the kernel
  * has them now (hw_breakpoint_restore()). kgdb's NMI came in on top of
  * this handler, and stock exc_nmi() puts back on its way out the DR7 it
@@ -73,6 +99,7 @@
 #include <linux/atomic.h>
 #include <linux/cpumask.h>
 #include <linux/delay.h>
+#include <linux/kgdb.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/task_stack.h>
@@ -87,6 +114,7 @@
 
 #define KGDBOE_PARK_WAIT_US	200000		/* per stop, all CPUs */
 #define KGDBOE_PARK_STEP_NS	(500 * NSEC_PER_MSEC)
+#define KGDBOE_TRAP_GATE_NS	(100 * NSEC_PER_MSEC)
 
 /*
  * park_wanted: parked CPUs stay while set. park_until: while running
@@ -113,6 +141,20 @@ static DEFINE_PER_CPU(call_single_data_t, park_csd);
 
 /* Stops where some CPU could not be parked; for the unload log line. */
 static unsigned int park_misses;
+
+/*
+ * The trap gate: the CPU whose trap may go on to kgdb now (-1: none), and
+ * when it took the gate (ktime_get_mono_fast_ns()). Taken by any trapping
+ * CPU with a cmpxchg; given back by the debugger CPU when its stop resumes.
+ */
+static atomic_t trap_gate_cpu = ATOMIC_INIT(-1);
+static u64 trap_gate_at;
+
+/* Breakpoint traps parked (any CPU, atomic); for the unload log line. */
+static atomic_t traps_parked = ATOMIC_INIT(0);
+
+/* Stops a CPU other than the stepping one made during a step; debugger CPU. */
+static unsigned int step_takeovers;
 
 /* The CPUs the last stop could not park; debugger CPU only. */
 static struct cpumask park_missing;
@@ -172,6 +214,67 @@ static void park_fn(void *info)
 	}
 	WRITE_ONCE(*this_cpu_ptr(&parked), false);
 	hw_breakpoint_restore();
+}
+
+/* True if this CPU's trap may go on to kgdb: the gate is its own now. */
+static bool take_trap_gate(int me, u64 now)
+{
+	int owner = atomic_read(&trap_gate_cpu);
+
+	if (owner == me)
+		return true;
+	if (owner != -1 && now - READ_ONCE(trap_gate_at) < KGDBOE_TRAP_GATE_NS)
+		return false;
+	/* The time first: a reader that sees the new owner sees a late time. */
+	WRITE_ONCE(trap_gate_at, now);
+	return atomic_cmpxchg(&trap_gate_cpu, owner, me) == owner;
+}
+
+/*
+ * Die notifier (kgdboe_stale_stop.c), an int3 or #DB in kernel mode,
+ * interrupts off, before kgdb's: a CPU that hits a breakpoint while
+ * another CPU holds the debugger, single-steps or has the trap gate parks
+ * here until that stop is over and the gate is its own, then goes on to
+ * kgdb. @regs: the trap's registers, shown
+ * to gdb meanwhile (kgdb would show the same in kgdb_cpu_enter()).
+ * @debug_trap: a #DB, whose handler keeps DR7 itself.
+ */
+void kgdboe_park_trap(struct pt_regs *regs, bool debug_trap)
+{
+	int me = smp_processor_id();
+	bool held = false, stop_on;
+	u64 until, now;
+	int active;
+
+	if (READ_ONCE(park_stepper) == me || __this_cpu_read(parked))
+		return;
+	for (;;) {
+		active = atomic_read(&kgdb_active);
+		if (active == me)
+			break;
+		now = ktime_get_mono_fast_ns();
+		if (READ_ONCE(park_wanted)) {
+			until = READ_ONCE(park_until);
+			stop_on = !until || now <= until;
+		} else {
+			stop_on = active != -1;
+		}
+		if (!stop_on && take_trap_gate(me, now))
+			break;
+		if (!held) {
+			held = true;
+			WRITE_ONCE(*this_cpu_ptr(&parked_regs), regs);
+			barrier();	/* as in park_fn() */
+			WRITE_ONCE(*this_cpu_ptr(&parked), true);
+		}
+		cpu_relax();
+	}
+	if (!held)
+		return;
+	WRITE_ONCE(*this_cpu_ptr(&parked), false);
+	atomic_inc(&traps_parked);
+	if (!debug_trap)
+		hw_breakpoint_restore();
 }
 
 /* First NMI_LOCAL handler: on a parked CPU, show the interrupted task. */
@@ -235,8 +338,14 @@ void kgdboe_park_others(void)
 {
 	int me = smp_processor_id();
 	unsigned int waited, missing;
-	int cpu;
+	int cpu, stepper = READ_ONCE(park_stepper);
 
+	/* kgdb's sstep_tries ran out on a CPU that was in kgdb already. */
+	if (stepper != -1 && stepper != me && READ_ONCE(park_until)) {
+		step_takeovers++;
+		pr_warn("CPU %d stopped while CPU %d single-stepped: gdb may not expect this stop\n",
+			me, stepper);
+	}
 	WRITE_ONCE(park_until, 0);
 	WRITE_ONCE(park_wanted, true);
 	smp_mb();	/* park_wanted before the IPIs and the reads of parked */
@@ -277,6 +386,7 @@ void kgdboe_park_release(bool stepping)
 	}
 	WRITE_ONCE(park_stepper, -1);
 	WRITE_ONCE(park_wanted, false);
+	atomic_set(&trap_gate_cpu, -1);
 }
 
 /*
@@ -302,4 +412,10 @@ void kgdboe_park_exit(void)
 	if (park_misses)
 		pr_info("%u stop(s) found a CPU that could not be parked\n",
 			park_misses);
+	if (atomic_read(&traps_parked))
+		pr_info("%d breakpoint trap(s) parked for another CPU's stop or step\n",
+			atomic_read(&traps_parked));
+	if (step_takeovers)
+		pr_info("%u stop(s) came from another CPU during a single step\n",
+			step_takeovers);
 }

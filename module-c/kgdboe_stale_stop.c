@@ -56,7 +56,7 @@ static unsigned int stale_resumed;
 /* "$Hc0#db" "+" "$c" + 16 hex digits + "#" + 2 hex digits. */
 static char stale_script[40];
 
-/* Before kgdb's die notifier (priority 0): which trap this is. */
+/* Before kgdb's die notifier (priority 0): which trap this is, and when. */
 static int stale_die_notify(struct notifier_block *nb, unsigned long cmd,
 			    void *data)
 {
@@ -66,6 +66,8 @@ static int stale_die_notify(struct notifier_block *nb, unsigned long cmd,
 		__this_cpu_write(trap_cmd, cmd);
 		__this_cpu_write(trap_regs, args->regs);
 		__this_cpu_write(trap_at, ktime_get_mono_fast_ns());
+		/* Another CPU's stop or step first (kgdboe_park.c). */
+		kgdboe_park_trap(args->regs, cmd == DIE_DEBUG);
 	}
 	return NOTIFY_DONE;
 }

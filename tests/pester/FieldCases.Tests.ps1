@@ -325,22 +325,19 @@ Describe 'A CPU spinning with interrupts off when the break-in comes' -Tag 'Lab'
     }
 }
 
-# Open (issue 14). Found and fixed (2026-12-01): gdb read a parked CPU's task at kgdboe's park IPI
-# handler (kgdb shows the roundup NMI's registers) and planted breakpoints there; the guest went wild
-# within a few `next` (pc 0). kgdboe_park.c now shows kgdb the registers the IPI interrupted: since
-# then all 30 `next` pass (7 of 7 runs). `finish` out of ksys_write needs module-c/kgdboe.gdb: the
-# return address lies in noinstr code (do_syscall_64), where KGDB refuses an int3 (E22); the script
-# makes gdb use a debug register there, and finish then returned in its thread (6 of 7 runs). Both
-# remaining troubles come from CPUs that hit a breakpoint while another CPU held the debugger and
-# wait in kgdb_cpu_enter(). Fixed: after gdb detached they entered kgdb with no debugger and waited
-# for one, the kernel stayed stopped (4 of 4 runs that detached); kgdboe_stale_stop.c lets such a
-# stop go on (3 of 3 since, guest alive, every CPU progresses). Open: after kgdb's 100 sstep_tries
-# one takes the debugger during gdb's step over the breakpoint, and gdb 13 asserts
-# (finish_step_over: trap_expected) and dies (1 of 7). Hiding that stop behind the step was tried in
-# two forms and let the guest run wild (a jump to 0xb, a corrupted register) in 2 of 4 runs, so it is
-# not in the module. The
-# default run (build.ps1 Test) reports this test skipped; KGDBOE_FIELD_NEXT=1 runs it.
-Describe 'gdb next x30 and finish in ksys_write with a writer on each of 4 CPUs' -Tag 'Lab', 'Field', 'Next' -Skip:(-not $env:KGDBOE_FIELD_NEXT) {
+# Issue 14's field case. Three causes found and fixed (2026-12-01), each first seen in this test:
+# - gdb read a parked CPU's task at kgdboe's park IPI handler (kgdb shows the roundup NMI's
+#   registers) and planted breakpoints there; the guest went wild within a few `next` (pc 0).
+#   kgdboe_park.c shows kgdb the registers the IPI interrupted.
+# - `finish` out of ksys_write returns into noinstr code (do_syscall_64), where KGDB refuses an
+#   int3 (E22); module-c/kgdboe.gdb makes gdb use a debug register there.
+# - CPUs that hit a breakpoint while another CPU held the debugger waited in kgdb_cpu_enter():
+#   after gdb detached they stopped the kernel with no debugger (kgdboe_stale_stop.c lets such a
+#   stop go on), and after kgdb's 100 sstep_tries one took the debugger during gdb's step over
+#   the breakpoint, so gdb 13 failed its assertion (finish_step_over: trap_expected) and died
+#   (1 of 8 runs). Such CPUs now park in their trap until the stop is over, one trap at a time
+#   (kgdboe_park_trap()): 10 of 10 runs on 6.12 and 6 of 6 on 6.1 since, no takeover logged.
+Describe 'gdb next x30 and finish in ksys_write with a writer on each of 4 CPUs' -Tag 'Lab', 'Field', 'Next' {
     BeforeAll {
         $script:Lab = Get-FieldLab -Kernel '6.12' -Cpus 4 -NoKaslr
         Invoke-LabSsh -Lab $Lab -Command ('insmod /tmp/kgdboe.ko; rm -f /tmp/writers.pids; ' +
@@ -386,6 +383,10 @@ Describe 'gdb next x30 and finish in ksys_write with a writer on each of 4 CPUs'
 
     It 'saw no packet error' {
         $Run.Output | Should -Not -Match 'Ignoring packet error|Malformed response|Remote failure reply|Remote replied unexpectedly|Remote connection closed|Timed out'
+    }
+
+    It 'gave gdb no stop from another CPU during a single step (kgdboe logs each one)' {
+        Get-Content -Raw -LiteralPath $Lab.ConsoleLog | Should -Not -Match 'stopped while CPU \d+ single-stepped'
     }
 
     It 'leaves a guest where all 4 CPUs make progress' {
