@@ -13,8 +13,9 @@ Tasks:
   Test       Bootstrap, the lab kernels, Check, then the lab suites (xunit and Pester against VMs);
              ends with one line "N passed, N failed, N skipped"
   Matrix     the full module suite on every lab of tests/pester/ModuleMatrix.psd1 (kernel x NIC x
-             CPUs, one VM at a time; -MatrixLab 6.12:rtl8139:2,... for some); prints a table with
-             pass/fail and time, writes results/matrix-<time>.json; CI runs the Sample part of it
+             CPUs, one VM at a time; -MatrixLab 6.12:rtl8139:2,... for some), then the hardware
+             breakpoint cases on 6.12, 6.1 and both unpatched; prints a table with pass/fail and
+             time, writes results/matrix-<time>.json; CI runs the Sample part of it
   Lab        -LabAction Start|Stop|Status a lab VM (-Kernel, -Cpus, -Nic, -LabName)
   Demo       the tour: boot the lab, install kgdboe, debug the kernel from PowerShell
   Bench      benchmarks against stock gdb (results/ folder)
@@ -300,32 +301,50 @@ function Invoke-Matrix {
     $env:KGDBOE_MAX_TEST_LABS = '1'
     $rows = [Collections.Generic.List[object]]::new()
     $total = [Diagnostics.Stopwatch]::StartNew()
+    # One row: a suite on one lab, timed; the lab stopped after it.
+    function Invoke-MatrixRow([string] $Kernel, [string] $Nic, [int] $Cpus, [string] $Suite, [string] $LabName, [scriptblock] $Run) {
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        $result = try { & $Run } catch { Write-Host "matrix: $Kernel $Nic $Cpus ($Suite): $_"; New-SuiteResult -Failed 1 }
+        $watch.Stop()
+        Stop-KgdbOeLab -Name $LabName
+        $row = [pscustomobject]@{
+            Kernel = $Kernel; Nic = $Nic; Cpus = $Cpus; Suite = $Suite
+            Result = if ($result.Failed -eq 0 -and $result.Passed -gt 0) { 'pass' } else { 'FAIL' }
+            Passed = $result.Passed; Failed = $result.Failed
+            Time = '{0}:{1:00}' -f [int][math]::Floor($watch.Elapsed.TotalMinutes), $watch.Elapsed.Seconds
+            Seconds = [math]::Round($watch.Elapsed.TotalSeconds)
+        }
+        Write-Host ("matrix: {0} {1} {2} CPU(s) {3}: {4} ({5} passed, {6} failed) in {7}" -f $Kernel, $Nic, $Cpus, $Suite, $row.Result, $row.Passed, $row.Failed, $row.Time)
+        $row
+    }
+    # Without -MatrixLab, also the hardware breakpoint cases on each kernel as built for the lab and
+    # as users have it (FieldCases; CI runs 6.12 and 6.12-unpatched). An unpatched kernel is built
+    # once into a cache folder of its own (6.1: ~25 min cold).
+    $hwKernels = if ($MatrixLab) { @() } else { @('6.12', '6.12-unpatched', '6.1', '6.1-unpatched') }
+    $steps = $labs.Count + $hwKernels.Count
     try {
         for ($i = 0; $i -lt $labs.Count; $i++) {
             $kernel, $nic, $cpus = $labs[$i] -split ':'
-            Write-Progress -Activity 'Matrix' -Status "$kernel $nic $cpus CPU(s)" -PercentComplete (100 * $i / $labs.Count)
+            Write-Progress -Activity 'Matrix' -Status "$kernel $nic $cpus CPU(s)" -PercentComplete (100 * $i / $steps)
             $env:KGDBOE_MODULE_LABS = $labs[$i]
-            $watch = [Diagnostics.Stopwatch]::StartNew()
-            $result = try {
+            $rows.Add((Invoke-MatrixRow $kernel $nic $cpus 'module' "$($env:KGDBOE_TEST_LAB_PREFIX)-$kernel-$nic-$cpus" {
                 Invoke-PesterSuite -Path (Join-Path $Root 'tests/pester/Module.Tests.ps1') -IncludeTag 'Module' -ExcludeTag 'ModuleCheck'
-            } catch { Write-Host "matrix: $($labs[$i]): $_"; New-SuiteResult -Failed 1 }
-            $watch.Stop()
-            Stop-KgdbOeLab -Name "$($env:KGDBOE_TEST_LAB_PREFIX)-$kernel-$nic-$cpus"
-            $row = [pscustomobject]@{
-                Kernel = $kernel; Nic = $nic; Cpus = [int]$cpus
-                Result = if ($result.Failed -eq 0 -and $result.Passed -gt 0) { 'pass' } else { 'FAIL' }
-                Passed = $result.Passed; Failed = $result.Failed
-                Time = '{0}:{1:00}' -f [int][math]::Floor($watch.Elapsed.TotalMinutes), $watch.Elapsed.Seconds
-                Seconds = [math]::Round($watch.Elapsed.TotalSeconds)
-            }
-            $rows.Add($row)
-            Write-Host ("matrix: {0} {1} {2} CPU(s): {3} ({4} passed, {5} failed) in {6}" -f $kernel, $nic, $cpus, $row.Result, $row.Passed, $row.Failed, $row.Time)
+            }))
+        }
+        $env:KGDBOE_FIELD_LAB_PREFIX = 'matrix-hw-'
+        for ($i = 0; $i -lt $hwKernels.Count; $i++) {
+            $kernel = $hwKernels[$i]
+            Write-Progress -Activity 'Matrix' -Status "$kernel hardware breakpoints" -PercentComplete (100 * ($labs.Count + $i) / $steps)
+            $env:KGDBOE_FIELD_HW_KERNELS = $kernel
+            $rows.Add((Invoke-MatrixRow $kernel 'e1000' 2 'hw-breakpoints' "matrix-hw-$kernel-2" {
+                Invoke-PesterSuite -Path (Join-Path $Root 'tests/pester/FieldCases.Tests.ps1') -IncludeTag 'HardwareBreakpoints'
+            }))
         }
     } finally {
         Write-Progress -Activity 'Matrix' -Completed
-        Remove-Item Env:KGDBOE_MODULE_LABS -ErrorAction Ignore
+        Remove-Item Env:KGDBOE_MODULE_LABS, Env:KGDBOE_FIELD_HW_KERNELS, Env:KGDBOE_FIELD_LAB_PREFIX -ErrorAction Ignore
     }
-    $rows | Format-Table Kernel, Nic, Cpus, Result, Passed, Failed, Time -AutoSize | Out-Host
+    $rows | Format-Table Kernel, Nic, Cpus, Suite, Result, Passed, Failed, Time -AutoSize | Out-Host
     $results = Join-Path $Root 'results'
     New-Item -ItemType Directory -Force $results | Out-Null
     $json = Join-Path $results "matrix-$([DateTime]::UtcNow.ToString('yyyyMMdd-HHmmss')).json"

@@ -235,9 +235,9 @@ static bool take_trap_gate(int me, u64 now)
  * interrupts off, before kgdb's: a CPU that hits a breakpoint while
  * another CPU holds the debugger, single-steps or has the trap gate parks
  * here until that stop is over and the gate is its own, then goes on to
- * kgdb. @regs: the trap's registers, shown
- * to gdb meanwhile (kgdb would show the same in kgdb_cpu_enter()).
- * @debug_trap: a #DB, whose handler keeps DR7 itself.
+ * kgdb. @regs: the trap's registers, shown to gdb meanwhile (kgdb would
+ * show the same in kgdb_cpu_enter()). @debug_trap: a #DB, whose handler
+ * keeps DR7 itself.
  */
 void kgdboe_park_trap(struct pt_regs *regs, bool debug_trap)
 {
@@ -339,9 +339,11 @@ void kgdboe_park_others(void)
 	int me = smp_processor_id();
 	unsigned int waited, missing;
 	int cpu, stepper = READ_ONCE(park_stepper);
+	u64 until = READ_ONCE(park_until);
 
 	/* kgdb's sstep_tries ran out on a CPU that was in kgdb already. */
-	if (stepper != -1 && stepper != me && READ_ONCE(park_until)) {
+	if (stepper != -1 && stepper != me && until &&
+	    ktime_get_mono_fast_ns() <= until) {
 		step_takeovers++;
 		pr_warn("CPU %d stopped while CPU %d single-stepped: gdb may not expect this stop\n",
 			me, stepper);
