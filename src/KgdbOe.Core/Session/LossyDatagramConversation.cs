@@ -93,7 +93,7 @@ namespace KgdbOe.Session
                 TimeSpan wait = _lastOkReplyAt + Options.OkQuarantine - Clock.Elapsed;
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, ct).ConfigureAwait(false);
             }
-            DrainStale();
+            if (DrainStale() > 0) _replyMayRepeat = true; // see StrayReply()
             await FenceIfReplyMayRepeatAsync(ct).ConfigureAwait(false);
             await SendPacketAsync(payload, ct).ConfigureAwait(false);
             TimeSpan sentAt = Clock.Elapsed;
@@ -188,6 +188,17 @@ namespace KgdbOe.Session
             if (!_replyMayRepeat && !_fencing && !AckOverdue) _linkDuplicates = true;
         }
 
+        /// <summary>
+        /// A reply that came while we waited for a resume's ack or a stop: a copy of an old one, or the answer
+        /// to a doubled request (a doubled z0 is answered "E02"). A duplicating link may bring another copy
+        /// right after our next request, where it would pass for that request's answer: fence it off.
+        /// </summary>
+        private void StrayReply()
+        {
+            DroppedDuplicate();
+            _replyMayRepeat = true;
+        }
+
         /// <summary>Only a real QC answer ends a fence: an error or empty reply may be a late one to anything.</summary>
         private static readonly ReplyShape FenceReply = ReplyShape.Custom("QC", p => p.StartsWith("QC", StringComparison.Ordinal));
 
@@ -265,7 +276,7 @@ namespace KgdbOe.Session
                 PendingStop = null;
                 ExpectingStop = true;
                 _lastResume = payload;
-                DrainStale();
+                if (DrainStale() > 0) _replyMayRepeat = true; // see StrayReply()
                 await SendPacketAsync(payload, ct).ConfigureAwait(false);
                 int attempts = 1;
                 int probe = 0;
@@ -277,7 +288,7 @@ namespace KgdbOe.Session
                         if (e.Kind == WireEventKind.Ack) return;
                         if (e.Kind == WireEventKind.Packet && Replies.IsStop(e.PayloadText)) { PendingStop = e.PayloadText; return; }
                         if (e.Kind == WireEventKind.BadPacket) { await SendRawAsync(new[] { (byte)'-' }, ct).ConfigureAwait(false); continue; }
-                        if (e.Kind == WireEventKind.Packet) DroppedDuplicate();
+                        if (e.Kind == WireEventKind.Packet) StrayReply();
                         continue;
                     }
                     Stats.AddTimeout();
@@ -338,7 +349,7 @@ namespace KgdbOe.Session
                     if (e.Kind == WireEventKind.BadPacket) { await SendRawAsync(new[] { (byte)'-' }, ct).ConfigureAwait(false); continue; }
                     if (e.Kind != WireEventKind.Packet) continue;
                     if (Replies.IsStop(e.PayloadText)) { PendingStop = e.PayloadText; continue; }
-                    DroppedDuplicate();
+                    StrayReply();
                     if (_lastResume != null)
                     {
                         // The same non-stop reply again and again after our nudges: the stub sits in put_packet

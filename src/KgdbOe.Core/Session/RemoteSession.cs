@@ -164,15 +164,18 @@ namespace KgdbOe.Session
         /// <summary>Sends one packet with the payload, framed as this link needs, and counts it.</summary>
         protected abstract Task SendPacketAsync(string payload, CancellationToken ct);
 
-        /// <summary>Everything already received cannot answer a request not yet sent: drop it (keeping a stop for later).</summary>
-        protected void DrainStale()
+        /// <summary>Everything already received cannot answer a request not yet sent: drop it (keeping a stop for later). Returns how many packets it dropped.</summary>
+        protected int DrainStale()
         {
+            int dropped = 0;
             while (Incoming.TryDequeue(out WireEvent e))
             {
                 if (e.Kind != WireEventKind.Packet) continue;
                 if (Replies.IsStop(e.PayloadText) && PendingStop == null && ExpectingStop) { PendingStop = e.PayloadText; continue; }
                 DroppedDuplicate();
+                dropped++;
             }
+            return dropped;
         }
 
         /// <summary>A packet that answers nothing awaited was dropped: counts it (the lossy kind also learns from it).</summary>
