@@ -93,7 +93,8 @@ namespace KgdbOe.Session
                 TimeSpan wait = _lastOkReplyAt + Options.OkQuarantine - Clock.Elapsed;
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, ct).ConfigureAwait(false);
             }
-            if (DrainStale() > 0) _replyMayRepeat = true; // see StrayReply()
+            // See StrayReply(); the fence's own qC drops everything before its answer anyway.
+            if (DrainStale() > 0 && !_fencing) _replyMayRepeat = true;
             await FenceIfReplyMayRepeatAsync(ct).ConfigureAwait(false);
             await SendPacketAsync(payload, ct).ConfigureAwait(false);
             TimeSpan sentAt = Clock.Elapsed;
