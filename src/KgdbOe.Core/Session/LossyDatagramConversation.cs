@@ -93,8 +93,7 @@ namespace KgdbOe.Session
                 TimeSpan wait = _lastOkReplyAt + Options.OkQuarantine - Clock.Elapsed;
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, ct).ConfigureAwait(false);
             }
-            // See StrayReply(); the fence's own qC drops everything before its answer anyway.
-            if (DrainStale() > 0 && !_fencing) _replyMayRepeat = true;
+            DrainStrays();
             await FenceIfReplyMayRepeatAsync(ct).ConfigureAwait(false);
             await SendPacketAsync(payload, ct).ConfigureAwait(false);
             TimeSpan sentAt = Clock.Elapsed;
@@ -200,6 +199,13 @@ namespace KgdbOe.Session
             _replyMayRepeat = true;
         }
 
+        /// <summary>Drops what came before a request or resume; a stray among it may come again (see StrayReply()).</summary>
+        private void DrainStrays()
+        {
+            // The fence's own qC drops everything before its answer anyway.
+            if (DrainStale() > 0 && !_fencing) _replyMayRepeat = true;
+        }
+
         /// <summary>Only a real QC answer ends a fence: an error or empty reply may be a late one to anything.</summary>
         private static readonly ReplyShape FenceReply = ReplyShape.Custom("QC", p => p.StartsWith("QC", StringComparison.Ordinal));
 
@@ -277,7 +283,7 @@ namespace KgdbOe.Session
                 PendingStop = null;
                 ExpectingStop = true;
                 _lastResume = payload;
-                if (DrainStale() > 0) _replyMayRepeat = true; // see StrayReply()
+                DrainStrays();
                 await SendPacketAsync(payload, ct).ConfigureAwait(false);
                 int attempts = 1;
                 int probe = 0;
