@@ -132,8 +132,17 @@ function Build-KernelModule([string] $Series) {
 $CheckPesterFiles = 'Help.Tests.ps1', 'Package.Tests.ps1', 'Prerequisites.Tests.ps1'
 $CheckPesterNoLabFiles = 'Views.Tests.ps1'
 
-function New-SuiteResult([int] $Passed = 0, [int] $Failed = 0, [int] $Skipped = 0) {
-    [pscustomobject]@{ Passed = $Passed; Failed = $Failed; Skipped = $Skipped }
+function New-SuiteResult([int] $Passed = 0, [int] $Failed = 0, [int] $Skipped = 0, [string[]] $FailedTests = @()) {
+    # FailedTests: one line per failure (test name and the first line of its message), printed
+    # again just above the closing line, where a reader of CI's tail sees it.
+    [pscustomobject]@{ Passed = $Passed; Failed = $Failed; Skipped = $Skipped; FailedTests = @($FailedTests) }
+}
+
+function Get-FirstLine([string] $Text) {
+    if (-not $Text) { return '' }
+    $line = ($Text -split "`r?`n" | Where-Object { $_.Trim() } | Select-Object -First 1)
+    if ($line.Length -gt 200) { $line = $line.Substring(0, 200) + '...' }
+    $line
 }
 
 function Start-XunitSuite([string] $Project, [string] $Filter, [string] $Name) {
@@ -155,9 +164,12 @@ function Start-XunitSuite([string] $Project, [string] $Filter, [string] $Name) {
 function Receive-XunitSuite([Parameter(Mandatory)] $Run) {
     $Run.Process.WaitForExit()
     Get-Content -LiteralPath $Run.Log, "$($Run.Log).err" -ErrorAction Ignore | Write-Host
-    if (-not (Test-Path $Run.Trx)) { return New-SuiteResult -Failed 1 }
-    $counters = ([xml](Get-Content -Raw $Run.Trx)).TestRun.ResultSummary.Counters
-    New-SuiteResult -Passed $counters.passed -Failed ([int]$counters.failed + [int]$counters.error) -Skipped ([int]$counters.total - [int]$counters.executed)
+    if (-not (Test-Path $Run.Trx)) { return New-SuiteResult -Failed 1 -FailedTests "$($Run.Name): no results (see its output above)" }
+    $trx = [xml](Get-Content -Raw $Run.Trx)
+    $counters = $trx.TestRun.ResultSummary.Counters
+    $failedTests = @($trx.TestRun.Results.UnitTestResult | Where-Object outcome -EQ 'Failed' |
+        ForEach-Object { "$($_.testName): $(Get-FirstLine $_.Output.ErrorInfo.Message)" })
+    New-SuiteResult -Passed $counters.passed -Failed ([int]$counters.failed + [int]$counters.error) -Skipped ([int]$counters.total - [int]$counters.executed) -FailedTests $failedTests
 }
 
 function Invoke-XunitSuite([string] $Project, [string] $Filter, [string] $Name) {
@@ -173,7 +185,11 @@ function Invoke-PesterSuite([string[]] $Path, [string[]] $IncludeTag, [string[]]
     if ($IncludeTag) { $config.Filter.Tag = $IncludeTag }
     if ($ExcludeTag) { $config.Filter.ExcludeTag = $ExcludeTag }
     $result = Invoke-Pester -Configuration $config
-    New-SuiteResult -Passed $result.PassedCount -Failed ($result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount) -Skipped $result.SkippedCount
+    $failedTests = @(
+        $result.Failed | ForEach-Object { "$($_.ExpandedPath): $(Get-FirstLine ($_.ErrorRecord | Select-Object -First 1))" }
+        $result.FailedBlocks | ForEach-Object { "$($_.ExpandedPath) (block): $(Get-FirstLine ($_.ErrorRecord | Select-Object -First 1))" }
+        $result.FailedContainers | ForEach-Object { "$($_.Item) (file): $(Get-FirstLine ($_.ErrorRecord | Select-Object -First 1))" })
+    New-SuiteResult -Passed $result.PassedCount -Failed ($result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount) -Skipped $result.SkippedCount -FailedTests $failedTests
 }
 
 function Invoke-ModuleCheckSuite {
@@ -188,12 +204,18 @@ function Invoke-ModuleCheckSuite {
     foreach ($kernel in $kernels) {
         $build = Test-KgdboeBuild -Kdir $kernel.Kdir
         if ($build.Passed) { $result.Passed++; Write-Host "module: [+] -Werror build against $($kernel.Name)" }
-        else { $result.Failed++; Write-Host "module: [-] -Werror build against $($kernel.Name): $($build.Why)`n$($build.Log)" }
+        else {
+            $result.Failed++; $result.FailedTests += "-Werror build against $($kernel.Name): $($build.Why)"
+            Write-Host "module: [-] -Werror build against $($kernel.Name): $($build.Why)`n$($build.Log)"
+        }
     }
     $tree = $kernels | Sort-Object { [version]$_.Series } | Select-Object -Last 1
     $check = Test-KgdboeCheckpatch -Kdir $tree.Kdir
     if ($check.Passed) { $result.Passed++; Write-Host "module: [+] checkpatch --strict (scripts of $($tree.Name))" }
-    else { $result.Failed++; Write-Host "module: [-] checkpatch --strict: $($check.Why)`n$($check.Log)" }
+    else {
+        $result.Failed++; $result.FailedTests += "checkpatch --strict: $($check.Why)"
+        Write-Host "module: [-] checkpatch --strict: $($check.Why)`n$($check.Log)"
+    }
     $result
 }
 
@@ -206,7 +228,7 @@ function Invoke-CheckSuite {
         $suites.build = New-SuiteResult -Passed 1
     } catch {
         Write-Host "build: $_"
-        $suites.build = New-SuiteResult -Failed 1
+        $suites.build = New-SuiteResult -Failed 1 -FailedTests (Get-FirstLine "$_")
         return $suites
     }
     $times = [ordered]@{ build = $watch.Elapsed.TotalSeconds }
@@ -218,7 +240,7 @@ function Invoke-CheckSuite {
     $env:KGDBOE_PACKAGE = $PackageDir
     $pester = Invoke-PesterSuite -Path ($CheckPesterFiles | ForEach-Object { Join-Path $Root "tests/pester/$_" })
     $noLab = Invoke-PesterSuite -Path ($CheckPesterNoLabFiles | ForEach-Object { Join-Path $Root "tests/pester/$_" }) -ExcludeTag 'Lab'
-    $pester = New-SuiteResult -Passed ($pester.Passed + $noLab.Passed) -Failed ($pester.Failed + $noLab.Failed) -Skipped ($pester.Skipped + $noLab.Skipped)
+    $pester = New-SuiteResult -Passed ($pester.Passed + $noLab.Passed) -Failed ($pester.Failed + $noLab.Failed) -Skipped ($pester.Skipped + $noLab.Skipped) -FailedTests ($pester.FailedTests + $noLab.FailedTests)
     $times.pester = $watch.Elapsed.TotalSeconds - $mark; $mark = $watch.Elapsed.TotalSeconds
     $suites.'xunit-unit' = Receive-XunitSuite $unit
     $suites.'xunit-powershell' = Receive-XunitSuite $powershell
@@ -234,6 +256,9 @@ function Write-SuiteSummary([System.Collections.IDictionary] $Suites, [switch] $
     $passed = ($Suites.Values | Measure-Object Passed -Sum).Sum
     $failed = ($Suites.Values | Measure-Object Failed -Sum).Sum
     $skipped = ($Suites.Values | Measure-Object Skipped -Sum).Sum
+    foreach ($name in $Suites.Keys) {
+        foreach ($test in $Suites[$name].FailedTests) { Write-Host "failed in ${name}: $test" }
+    }
     foreach ($name in $Suites.Keys) {
         Write-Host ("{0}: {1} passed, {2} failed, {3} skipped" -f $name, $Suites[$name].Passed, $Suites[$name].Failed, $Suites[$name].Skipped)
     }
