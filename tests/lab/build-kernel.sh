@@ -31,17 +31,39 @@ exec 9> "$out.lock"
 flock 9
 if [ -f "$out/.done" ]; then echo "$out"; exit 0; fi
 
+# The unpatched kernel is the patched one with its patches taken back out: a copy of the patched
+# build tree (timestamps kept), `patch -R`, and make recompiles the patched files and links again.
+# Measured: 6.12 in 1 min (a cold build: 10); 6.1 in 10 min (cold: 15), because objtool rebuilds
+# at the new path and 6.1's Kbuild then recompiles every object objtool checks. Same sources and
+# config, so the same kernel (the three patched files equal the tarball's; same symbols).
+base=
+if [ "$patches" = none ]; then
+  base=$(KGDBOE_KERNEL_PATCHES=all "$0" "$series" | tail -1)
+  [ -f "$base/.done" ] || { echo "build-kernel: the patched $series kernel did not build" >&2; exit 1; }
+fi
+
 rm -rf "$out"; mkdir -p "$out"
 log="$out/build.log"
 {
-  tar -C "$out" -xf "$tarball"
-  mv "$out/linux-source-$series" "$out/src"
-  cd "$out/src"
-  # Fixes the lab needs in the kernel itself; each patch says why at its top.
-  for p in ${patchfiles[@]+"${patchfiles[@]}"}; do patch -p1 --no-backup-if-mismatch < "$p"; done
-  make tinyconfig
-  scripts/kconfig/merge_config.sh -m .config "$here/kernel.config"
-  make olddefconfig
+  if [ -n "$base" ]; then
+    echo "build-kernel: from $base/src, its patches reversed"
+    cp -a "$base/src" "$out/src"
+    cd "$out/src"
+    mapfile -t applied < <(printf '%s\n' "$here"/patches/*.patch | sort -r)
+    for p in "${applied[@]}"; do patch -R -p1 --no-backup-if-mismatch < "$p"; done
+  else
+    tar -C "$out" -xf "$tarball"
+    mv "$out/linux-source-$series" "$out/src"
+    cd "$out/src"
+    # Fixes the lab needs in the kernel itself; each patch says why at its top.
+    for p in ${patchfiles[@]+"${patchfiles[@]}"}; do patch -p1 --no-backup-if-mismatch < "$p"; done
+  fi
+  # The copied tree keeps its .config: writing it again would rebuild every object.
+  if [ -z "$base" ]; then
+    make tinyconfig
+    scripts/kconfig/merge_config.sh -m .config "$here/kernel.config"
+    make olddefconfig
+  fi
   # Every option the fragment asks for must have survived olddefconfig.
   missing=0
   while IFS= read -r line; do
