@@ -138,7 +138,9 @@ function New-SuiteResult([int] $Passed = 0, [int] $Failed = 0, [int] $Skipped = 
     [pscustomobject]@{ Passed = $Passed; Failed = $Failed; Skipped = $Skipped; FailedTests = @($FailedTests) }
 }
 
-function Get-FirstLine([string] $Text) {
+function Get-FirstLine($Text) {
+    # $Text: a string, or a list (e.g. a Pester test's ErrorRecord) whose first item is read.
+    $Text = "$(@($Text)[0])"
     if (-not $Text) { return '' }
     $line = ($Text -split "`r?`n" | Where-Object { $_.Trim() } | Select-Object -First 1)
     if ($line.Length -gt 200) { $line = $line.Substring(0, 200) + '...' }
@@ -186,9 +188,9 @@ function Invoke-PesterSuite([string[]] $Path, [string[]] $IncludeTag, [string[]]
     if ($ExcludeTag) { $config.Filter.ExcludeTag = $ExcludeTag }
     $result = Invoke-Pester -Configuration $config
     $failedTests = @(
-        $result.Failed | ForEach-Object { "$($_.ExpandedPath): $(Get-FirstLine ($_.ErrorRecord | Select-Object -First 1))" }
-        $result.FailedBlocks | ForEach-Object { "$($_.ExpandedPath) (block): $(Get-FirstLine ($_.ErrorRecord | Select-Object -First 1))" }
-        $result.FailedContainers | ForEach-Object { "$($_.Item) (file): $(Get-FirstLine ($_.ErrorRecord | Select-Object -First 1))" })
+        $result.Failed | ForEach-Object { "$($_.ExpandedPath): $(Get-FirstLine $_.ErrorRecord)" }
+        $result.FailedBlocks | ForEach-Object { "$($_.ExpandedPath) (block): $(Get-FirstLine $_.ErrorRecord)" }
+        $result.FailedContainers | ForEach-Object { "$($_.Item) (file): $(Get-FirstLine $_.ErrorRecord)" })
     New-SuiteResult -Passed $result.PassedCount -Failed ($result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount) -Skipped $result.SkippedCount -FailedTests $failedTests
 }
 

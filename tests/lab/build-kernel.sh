@@ -38,7 +38,7 @@ if [ -f "$out/.done" ]; then echo "$out"; exit 0; fi
 # config, so the same kernel (the three patched files equal the tarball's; same symbols).
 base=
 if [ "$patches" = none ]; then
-  base=$(KGDBOE_KERNEL_PATCHES=all "$0" "$series" | tail -1)
+  base=$(KGDBOE_KERNEL_PATCHES=all bash "$0" "$series" | tail -1)
   [ -f "$base/.done" ] || { echo "build-kernel: the patched $series kernel did not build" >&2; exit 1; }
 fi
 
@@ -51,15 +51,13 @@ log="$out/build.log"
     cd "$out/src"
     mapfile -t applied < <(printf '%s\n' "$here"/patches/*.patch | sort -r)
     for p in "${applied[@]}"; do patch -R -p1 --no-backup-if-mismatch < "$p"; done
+    # The copied tree keeps its .config: writing it again would rebuild every object.
   else
     tar -C "$out" -xf "$tarball"
     mv "$out/linux-source-$series" "$out/src"
     cd "$out/src"
     # Fixes the lab needs in the kernel itself; each patch says why at its top.
     for p in ${patchfiles[@]+"${patchfiles[@]}"}; do patch -p1 --no-backup-if-mismatch < "$p"; done
-  fi
-  # The copied tree keeps its .config: writing it again would rebuild every object.
-  if [ -z "$base" ]; then
     make tinyconfig
     scripts/kconfig/merge_config.sh -m .config "$here/kernel.config"
     make olddefconfig
