@@ -12,6 +12,13 @@ namespace KgdbOe.Client
         /// <summary>How many times one request is sent before the target counts as unreachable.</summary>
         public int MaxAttempts { get; set; } = 12;
 
+        /// <summary>
+        /// UDP only: how long one request is waited for while the stub keeps rejecting other bytes ('-'), as
+        /// it does while it works through a backlog of malformed datagrams ahead of ours. Silence still ends a
+        /// request after <see cref="MaxAttempts"/> copies.
+        /// </summary>
+        public TimeSpan BusyLimit { get; set; } = TimeSpan.FromMinutes(2);
+
         /// <summary>How long the first contact may take.</summary>
         public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -134,6 +134,7 @@ namespace KgdbOe.Client
                 {
                     RequestTimeout = opts.RequestTimeout,
                     MaxAttempts = opts.MaxAttempts,
+                    BusyLimit = opts.BusyLimit,
                     TrafficLog = opts.TrafficLog,
                 }, stats);
                 session.Start();

@@ -31,8 +31,9 @@ namespace KgdbOe.Session
         /// (reads of distinct lengths): one is never sent while another of its shape is out. A request whose
         /// reply does not come within the timeout, or that two later replies overtook (the stub answers in
         /// order, so it or its reply was lost), is sent again. Replies go to onReply in request order.
-        /// An error or empty reply could belong to any request in flight: the batch stops there and returns
-        /// how many replies were handed over, so the caller asks for the rest one at a time.
+        /// An error or empty reply could belong to any request in flight, and a '-' to any datagram: the batch
+        /// stops there and returns how many replies were handed over, so the caller asks for the rest one at
+        /// a time.
         /// </summary>
         public override async Task<int> RequestPipelinedAsync(IReadOnlyList<PipelinedRequest> requests, int window, Func<int, string, Task> onReply, CancellationToken ct)
         {
@@ -75,6 +76,12 @@ namespace KgdbOe.Session
                         foreach (InFlight f in inFlight)
                             if (Clock.Elapsed - f.SentAt >= TimeSpan.FromTicks(timeout.Ticks / 2)) await ResendAsync(requests, f, "timeout", ct).ConfigureAwait(false);
                         continue;
+                    }
+                    if (e.Kind == WireEventKind.Nak)
+                    {
+                        // The stub rejects bytes (ours, or junk ahead of ours): one request at a time knows how to wait for that.
+                        Log.Note("'-' in a pipelined batch: finish it one request at a time");
+                        break;
                     }
                     if (e.Kind != WireEventKind.Packet) continue; // acks need no answer; a bad packet is recovered like a lost one
                     string text = e.PayloadText;

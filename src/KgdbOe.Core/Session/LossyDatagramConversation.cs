@@ -24,7 +24,9 @@ namespace KgdbOe.Session
     /// out; the shape cannot tell it from the next answer when both have one (two 1-byte reads), so the
     /// next request is preceded by a fence: qC, whose answer, coming after the copy, clears the line.
     /// Read lengths vary (<see cref="NextReadLength"/>) so a late copy of a read gives itself away, long reads
-    /// go pipelined, a lost stop reply is found by probing pc, and detach survives a lost OK.
+    /// go pipelined, a lost stop reply is found by probing pc, and detach survives a lost OK. A '-' may
+    /// reject junk ahead of our packet rather than our packet: it ends a request only as
+    /// <see cref="RequestPatience"/> says.
     /// All of it runs inside the one-at-a-time <see cref="RemoteSession.Conversation"/>, which guards the
     /// fields below (the read-length history has a lock of its own: reads are planned outside it).
     /// </summary>
@@ -96,12 +98,26 @@ namespace KgdbOe.Session
             DrainStrays();
             await FenceIfReplyMayRepeatAsync(ct).ConfigureAwait(false);
             await SendPacketAsync(payload, ct).ConfigureAwait(false);
-            TimeSpan sentAt = Clock.Elapsed;
-            int attempts = 1;
+            TimeSpan sentAt = Clock.Elapsed, lastCopyAt = sentAt;
+            var patience = new RequestPatience(maxAttempts, sentAt, Options.BusyLimit);
+            patience.Sent();
             bool nudged = false;
             TimeSpan timeout = _rtt.Timeout;
+
+            async Task ResendAsync(string why)
+            {
+                patience.Sent();
+                lastCopyAt = Clock.Elapsed;
+                _replyMayRepeat = true;
+                Stats.AddRetransmission();
+                Log.Note($"{why}: resend (attempt {patience.Copies})");
+                await SendPacketAsync(payload, ct).ConfigureAwait(false);
+            }
+
             while (true)
             {
+                if (patience.BusyTooLong(Clock.Elapsed))
+                    throw new GdbProtocolException($"No answer to '{Hex.Truncate(payload)}' from {Transport.Description} within {Options.BusyLimit.TotalSeconds:0} s: it rejected {patience.Rejections} packets meanwhile ({patience.Copies} copies of ours sent), busy with other bytes (a flood of junk datagrams?).", payload);
                 (bool got, WireEvent e) = await Incoming.TryDequeueAsync(timeout, ct).ConfigureAwait(false);
                 if (!got)
                 {
@@ -120,14 +136,11 @@ namespace KgdbOe.Session
                         timeout = _rtt.TimedOut();
                         continue;
                     }
-                    if (attempts >= maxAttempts)
-                        throw new TargetTimeoutException($"No reply to '{Hex.Truncate(payload)}' from {Transport.Description} after {attempts} attempts (last wait {timeout.TotalMilliseconds:0} ms).", payload);
-                    attempts++;
+                    if (patience.SilentTooLong)
+                        throw new TargetTimeoutException($"No reply to '{Hex.Truncate(payload)}' from {Transport.Description} after {patience.Copies} attempts (last wait {timeout.TotalMilliseconds:0} ms).", payload);
                     nudged = false;
                     timeout = _rtt.TimedOut();
-                    Stats.AddRetransmission();
-                    Log.Note($"timeout: resend (attempt {attempts})");
-                    await SendPacketAsync(payload, ct).ConfigureAwait(false);
+                    await ResendAsync("timeout").ConfigureAwait(false);
                     continue;
                 }
                 switch (e.Kind)
@@ -135,12 +148,14 @@ namespace KgdbOe.Session
                     case WireEventKind.Ack:
                         continue;
                     case WireEventKind.Nak:
-                        if (attempts >= Options.MaxAttempts)
-                            throw new GdbProtocolException($"The target rejected '{Hex.Truncate(payload)}' {attempts} times.", payload);
-                        attempts++;
+                        // The stub read a bad packet: ours, or one of someone's junk ahead of ours (RequestPatience).
+                        patience.Rejected();
                         _replyMayRepeat = true;
-                        Stats.AddRetransmission();
-                        await SendPacketAsync(payload, ct).ConfigureAwait(false);
+                        if (patience.AlwaysRejected)
+                            throw new GdbProtocolException($"The target rejected '{Hex.Truncate(payload)}' {patience.Rejections} times.", payload);
+                        // A '-' within a retransmission timeout of our last copy may be about an earlier
+                        // datagram; that copy is resent by the timeout if nothing answers it.
+                        if (Clock.Elapsed - lastCopyAt >= timeout) await ResendAsync("rejected").ConfigureAwait(false);
                         continue;
                     case WireEventKind.BadPacket:
                         Log.Note("bad packet: " + e.Detail);
@@ -152,7 +167,7 @@ namespace KgdbOe.Session
                         if (shape.Accepts(text))
                         {
                             // Karn: only an answer to a request sent once tells the round-trip time.
-                            if (attempts == 1 && !nudged) _rtt.Sample(Clock.Elapsed - sentAt);
+                            if (patience.Copies == 1 && !nudged) _rtt.Sample(Clock.Elapsed - sentAt);
                             // No ack of its own on a lossy link: the '+' in front of our next packet is the ack,
                             // which halves the datagrams the target's driver must take while stopped.
                             _lastAcceptedShape = shape.Name;

@@ -8,6 +8,9 @@ namespace KgdbOe.Session
     {
         public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
         public int MaxAttempts { get; set; } = 12;
+
+        /// <summary>Lossy conversation only: how long a request is waited for while the stub keeps sending '-' (see RequestPatience).</summary>
+        public TimeSpan BusyLimit { get; set; } = TimeSpan.FromMinutes(2);
         public TextWriter? TrafficLog { get; set; }
         /// <summary>
         /// Lossy conversation only. Once the link has delivered a duplicate, how long after an "OK" reply another request whose answer

@@ -269,6 +269,66 @@ namespace KgdbOe.Tests.Session
         }
 
         [Fact]
+        public async Task A_stub_working_through_a_junk_backlog_is_waited_for()
+        {
+            // Seen in the lab soak: after 2,000 junk datagrams from the session's own address, the stopped stub
+            // rejected them with '-' every 2-5 s for 52 s before it reached the client's qC and answered. The
+            // client took each '-' for a rejection of its own packet and gave up after MaxAttempts of them.
+            // Scaled down 10 times here: every datagram of ours waits behind a 4 s backlog, and meanwhile a
+            // junk packet with a bad checksum reaches the stub every 250 ms (16 '-', more than MaxAttempts).
+            byte[] memory = RandomMemory(1024, 19);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            long backlogEndMs = long.MaxValue;
+            int behind = 0;
+            var faults = new FaultPolicy(19)
+            {
+                Script = (toStub, d) => toStub && !d.StartsWith("$junk", StringComparison.Ordinal) && clock.ElapsedMilliseconds < Volatile.Read(ref backlogEndMs)
+                    ? new[] { (int)(Volatile.Read(ref backlogEndMs) - clock.ElapsedMilliseconds) + Interlocked.Increment(ref behind) }
+                    : new[] { 0 },
+            };
+            using var stub = new SimulatedKgdbStub(faults, memory, calls: 0);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            var log = new System.IO.StringWriter();
+            ConnectOptions options = Options();
+            options.RequestTimeout = TimeSpan.FromMilliseconds(50);
+            options.MaxAttempts = 12;
+            options.TrafficLog = log;
+            using KernelDebugClient client = await KernelDebugClient.ConnectAsync(Endpoint, stub, options, cts.Token);
+
+            Volatile.Write(ref backlogEndMs, clock.ElapsedMilliseconds + 4000);
+            Task junk = Task.Run(async () =>
+            {
+                for (int i = 0; i < 16; i++)
+                {
+                    await stub.SendAsync(System.Text.Encoding.ASCII.GetBytes("$junk" + i + "#00"), cts.Token);
+                    await Task.Delay(250, cts.Token);
+                }
+            });
+            byte[] read = await client.ReadMemoryAsync(SimulatedKgdbStub.MemoryBase, 64, null, cts.Token);
+            await junk;
+            Assert.Equal(memory.Take(64), read);
+            Assert.True(behind > 0, "our datagrams must have waited behind the backlog");
+            Assert.True(log.ToString().Split('\n').Count(l => l.EndsWith("<- -", StringComparison.Ordinal)) > options.MaxAttempts, "more '-' than MaxAttempts must have come:\n" + log);
+            Assert.Equal(memory.Skip(64).Take(32), await client.ReadMemoryAsync(SimulatedKgdbStub.MemoryBase + 64, 32, null, cts.Token));
+        }
+
+        [Fact]
+        public async Task A_stub_rejecting_every_copy_fails_the_request_at_once()
+        {
+            // Every datagram of ours arrives behind a '$' without its '#': the stub reads our packet as the rest of
+            // that one and rejects it. That is a rejection of ours, not a busy stub: MaxAttempts of them end the
+            // request (long before the busy limit) with a protocol error.
+            using var stub = new SimulatedKgdbStub(new FaultPolicy(20), new byte[16], calls: 0);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            ConnectOptions options = Options();
+            options.MaxAttempts = 12;
+            options.BusyLimit = TimeSpan.FromMinutes(10);
+            using var eaten = new PrefixingTransport(stub, "$x");
+            var e = await Assert.ThrowsAsync<GdbProtocolException>(() => KernelDebugClient.ConnectAsync(Endpoint, eaten, options, cts.Token));
+            Assert.Contains("rejected", e.Message);
+        }
+
+        [Fact]
         public async Task Errors_name_the_address_and_the_session_stays_usable()
         {
             byte[] memory = RandomMemory(1024, 8);
