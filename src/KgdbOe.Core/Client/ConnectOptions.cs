@@ -9,7 +9,7 @@ namespace KgdbOe.Client
         /// <summary>How long to wait for an ack or a reply before asking again (UDP retransmission).</summary>
         public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
 
-        /// <summary>How many times one request is sent before the target counts as unreachable.</summary>
+        /// <summary>How many times one request is sent in a row, with no word from the target, before it counts as unreachable.</summary>
         public int MaxAttempts { get; set; } = 12;
 
         /// <summary>

@@ -83,7 +83,7 @@ namespace KgdbOe.PowerShell.Commands
         [ValidateRange(0.01, 600)]
         public double RequestTimeout { get; set; } = 0.5;
 
-        /// <summary>How often a request is sent before the target counts as not answering.</summary>
+        /// <summary>How often a request is sent in a row, with no word from the target, before it counts as not answering (see ConnectOptions.BusyLimit).</summary>
         [Parameter]
         [ValidateRange(1, 1000)]
         public int MaxAttempts { get; set; } = 12;
