@@ -98,16 +98,14 @@ namespace KgdbOe.Session
             DrainStrays();
             await FenceIfReplyMayRepeatAsync(ct).ConfigureAwait(false);
             await SendPacketAsync(payload, ct).ConfigureAwait(false);
-            TimeSpan sentAt = Clock.Elapsed, lastCopyAt = sentAt;
+            TimeSpan sentAt = Clock.Elapsed;
             var patience = new RequestPatience(maxAttempts, sentAt, Options.BusyLimit);
-            patience.Sent();
             bool nudged = false;
             TimeSpan timeout = _rtt.Timeout;
 
             async Task ResendAsync(string why)
             {
-                patience.Sent();
-                lastCopyAt = Clock.Elapsed;
+                patience.Sent(Clock.Elapsed);
                 _replyMayRepeat = true;
                 Stats.AddRetransmission();
                 Log.Note($"{why}: resend (attempt {patience.Copies})");
@@ -155,7 +153,7 @@ namespace KgdbOe.Session
                             throw new GdbProtocolException($"The target rejected '{Hex.Truncate(payload)}' {patience.Rejections} times.", payload);
                         // A '-' within a retransmission timeout of our last copy may be about an earlier
                         // datagram; that copy is resent by the timeout if nothing answers it.
-                        if (Clock.Elapsed - lastCopyAt >= timeout) await ResendAsync("rejected").ConfigureAwait(false);
+                        if (Clock.Elapsed - patience.LastCopyAt >= timeout) await ResendAsync("rejected").ConfigureAwait(false);
                         continue;
                     case WireEventKind.BadPacket:
                         Log.Note("bad packet: " + e.Detail);

@@ -19,26 +19,32 @@ namespace KgdbOe.Session
         private readonly TimeSpan _giveUpAt;
         private int _quietCopies;
 
+        /// <summary>Starts counting with the first copy of the request, sent at firstCopyAt.</summary>
         /// <param name="maxAttempts">Copies in a row without a word from the stub before the request fails.</param>
-        /// <param name="start">Session clock time of the first copy.</param>
+        /// <param name="firstCopyAt">Session clock time of the first copy.</param>
         /// <param name="busyLimit">How long a stub that keeps rejecting other bytes is waited for.</param>
-        public RequestPatience(int maxAttempts, TimeSpan start, TimeSpan busyLimit)
+        public RequestPatience(int maxAttempts, TimeSpan firstCopyAt, TimeSpan busyLimit)
         {
             _maxAttempts = maxAttempts;
-            _giveUpAt = start + busyLimit;
+            _giveUpAt = firstCopyAt + busyLimit;
+            Sent(firstCopyAt);
         }
 
         /// <summary>Copies of the request sent so far.</summary>
         public int Copies { get; private set; }
 
+        /// <summary>Session clock time of the latest copy.</summary>
+        public TimeSpan LastCopyAt { get; private set; }
+
         /// <summary>'-' received while the request was out.</summary>
         public int Rejections { get; private set; }
 
-        /// <summary>Counts a copy sent.</summary>
-        public void Sent()
+        /// <summary>Counts a copy sent at now (the session clock).</summary>
+        public void Sent(TimeSpan now)
         {
             Copies++;
             _quietCopies++;
+            LastCopyAt = now;
         }
 
         /// <summary>Counts a '-': the stub is alive and reading.</summary>
